@@ -1,0 +1,74 @@
+"""Start htt_node on a camera, optionally with RViz.
+
+    ros2 launch htt_ros htt.launch.py image_topic:=/camera/color/image_raw \
+        camera_info_topic:=/camera/color/camera_info namespace:=left_cam rviz:=true
+
+Several cameras: one launch per camera, each in its own namespace.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from htt_ros import launch_support
+
+ARGUMENTS = {
+    "params_file": ("", "parameters YAML; empty = the package's config/htt.yaml"),
+    "namespace": ("", "namespace of the node and its topics (one per camera)"),
+    "image_topic": (
+        "/camera/image_raw",
+        "input image topic (raw; <topic>/compressed if image_transport is compressed)",
+    ),
+    "camera_info_topic": ("/camera/camera_info", "input CameraInfo topic"),
+    "model": ("", "model folder; empty = the parameters file's value"),
+    "backend": ("", "onnxruntime, tensorrt or torch; empty = the parameters file's value"),
+    "use_sim_time": ("false", "use /clock (bag replay)"),
+    "rviz": ("false", "also start RViz with config/htt.rviz"),
+}
+
+
+def _launch_setup(context, *args, **kwargs):
+    def arg(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    share = launch_support.package_share()
+    use_sim_time = launch_support.parse_bool(arg("use_sim_time"))
+    actions = [
+        Node(
+            package=launch_support.PACKAGE,
+            executable="htt_node",
+            name="htt_node",
+            namespace=arg("namespace"),
+            parameters=[
+                str(launch_support.resolve_params_file(arg("params_file"), share)),
+                launch_support.node_parameter_overrides(
+                    arg("model"), arg("backend"), use_sim_time
+                ),
+            ],
+            remappings=launch_support.camera_remappings(
+                arg("image_topic"), arg("camera_info_topic")
+            ),
+            output="screen",
+            emulate_tty=True,
+        )
+    ]
+    if launch_support.parse_bool(arg("rviz")):
+        actions.append(
+            Node(
+                package="rviz2",
+                executable="rviz2",
+                namespace=arg("namespace"),
+                arguments=["-d", str(share / "config" / launch_support.RVIZ_CONFIG)],
+                parameters=[{"use_sim_time": use_sim_time}],
+            )
+        )
+    return actions
+
+
+def generate_launch_description() -> LaunchDescription:
+    declared = [
+        DeclareLaunchArgument(name, default_value=default, description=description)
+        for name, (default, description) in ARGUMENTS.items()
+    ]
+    return LaunchDescription([*declared, OpaqueFunction(function=_launch_setup)])

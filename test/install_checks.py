@@ -1,0 +1,96 @@
+"""Checks shared by the pip and colcon install tests: a prefix holds a usable htt_ros."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+
+REPO = Path(__file__).resolve().parents[1]
+SHARE_FILES = ("package.xml", "launch/htt.launch.py", "config/htt.yaml", "config/htt.rviz")
+MESSAGES = ("Action", "ClassScore", "Hand", "HandLabels", "HandPoses", "ObjectClass", "Pixel")
+
+
+def minimal_env(**extra: str) -> dict[str, str]:
+    """What a robot's shell has at least: HOME and the DDS domain settings, nothing else."""
+    env = {"HOME": os.environ.get("HOME", "/root")}
+    for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        env[key] = os.environ[key]
+    env.update(extra)
+    return env
+
+
+def check_prefix(prefix: Path, env: dict[str, str], python: str, workdir: Path) -> None:
+    """Assert that ``prefix`` holds htt_ros in full and that ``env`` makes it usable.
+
+    ``workdir`` lies outside the checkout, so the source folder cannot shadow the install.
+    """
+    share = prefix / "share" / "htt_ros"
+    for name in SHARE_FILES:
+        assert (share / name).is_file(), f"{share / name} missing"
+    for name in MESSAGES:
+        installed = (share / "msg" / f"{name}.msg").read_text()
+        assert installed == (REPO / "msg" / f"{name}.msg").read_text(), (
+            f"{share}/msg/{name}.msg differs from the checkout: reinstall (pip install .)"
+        )
+    assert (prefix / "share/ament_index/resource_index/packages/htt_ros").is_file()
+
+    probe = (
+        "import htt_ros, htt_ros.msg, htt_ros.parameters\n"
+        "from ament_index_python.packages import get_package_share_directory as share\n"
+        f"msgs = [getattr(htt_ros.msg, n)() for n in {MESSAGES!r}]\n"
+        "print(htt_ros.__file__); print(share('htt_ros'))\n"
+    )
+    result = subprocess.run(
+        [python, "-c", probe], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    module_file, share_dir = result.stdout.split()
+    assert Path(module_file).is_relative_to(prefix), module_file
+    assert Path(share_dir) == share
+
+    executable = prefix / "lib" / "htt_ros" / "htt_node"
+    assert os.access(executable, os.X_OK), f"{executable} is not executable"
+    check_node_runs(executable, env, workdir)
+
+
+def check_node_runs(executable: Path, env: dict[str, str], workdir: Path) -> None:
+    """The executable starts a node that publishes diagnostics and exits 0 on Ctrl-C."""
+    node_name = f"htt_probe_{os.getpid()}"
+    process = subprocess.Popen(
+        [str(executable), "--ros-args", "-r", f"__node:={node_name}"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[DiagnosticArray] = []
+    try:
+        with rclpy.init():
+            listener = Node("install_check_listener")
+            listener.create_subscription(
+                DiagnosticArray,
+                "/diagnostics",
+                lambda msg: seen.append(msg) if node_name in msg.status[0].name else None,
+                10,
+            )
+            deadline = time.monotonic() + 30.0
+            while not seen and time.monotonic() < deadline and process.poll() is None:
+                rclpy.spin_once(listener, timeout_sec=0.2)
+        assert seen, f"no diagnostics from {executable}; output:\n{_stop(process)}"
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, f"exit code {process.returncode}; output:\n{output}"
+    assert "listening on /image" in output
+
+
+def _stop(process: subprocess.Popen) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    return output

@@ -1,0 +1,125 @@
+"""htt_node in its own process: parameters, validation at run time, diagnostics, Ctrl-C."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import GetParameters, SetParameters
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.fixture
+def node_process():
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "htt_ros.ros.htt_node",
+            "--ros-args",
+            "-r",
+            "__node:=htt_test",
+            "-p",
+            "diagnostics_period_s:=0.5",
+            "-p",
+            "image_qos:=reliable",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    process.communicate(timeout=20)
+
+
+def call(node: Node, client, request, timeout: float = 20.0):
+    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
+    future = client.call_async(request)
+    rclpy.spin_until_future_complete(node, future, timeout_sec=timeout)
+    assert future.done(), f"{client.srv_name} did not answer"
+    return future.result()
+
+
+def int_parameter(name: str, value: int) -> Parameter:
+    return Parameter(
+        name=name, value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+    )
+
+
+def test_parameters_are_declared_and_validated_at_run_time(node_process) -> None:
+    with rclpy.init():
+        probe = Node("param_probe")
+        get = probe.create_client(GetParameters, "/htt_test/get_parameters")
+        values = call(probe, get, GetParameters.Request(names=["backend", "action_stride"])).values
+        assert (values[0].string_value, values[1].integer_value) == ("onnxruntime", 8)
+
+        setter = probe.create_client(SetParameters, "/htt_test/set_parameters")
+        results = call(
+            probe,
+            setter,
+            SetParameters.Request(
+                parameters=[
+                    int_parameter("action_stride", 0),
+                    int_parameter("action_stride", 4),
+                    int_parameter("threads", 3),
+                ]
+            ),
+        ).results
+        assert not results[0].successful and "must be >= 1" in results[0].reason
+        assert results[1].successful
+        assert not results[2].successful and "read-only" in results[2].reason
+
+
+def test_diagnostics_follow_the_input(node_process) -> None:
+    statuses: list[DiagnosticStatus] = []
+    with rclpy.init():
+        probe = Node("camera_probe")
+        probe.create_subscription(
+            DiagnosticArray,
+            "/diagnostics",
+            lambda m: statuses.extend(s for s in m.status if "htt_test" in s.name),
+            10,
+        )
+        image_pub = probe.create_publisher(Image, "image", 10)
+        info_pub = probe.create_publisher(CameraInfo, "camera_info", 10)
+
+        def spin_until(predicate, timeout: float = 20.0) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate() and time.monotonic() < deadline:
+                rclpy.spin_once(probe, timeout_sec=0.05)
+
+        spin_until(lambda: any("no images" in s.message for s in statuses))
+        assert statuses and statuses[-1].level == DiagnosticStatus.WARN
+
+        image = Image(height=4, width=4, encoding="rgb8", step=12, data=bytes(48))
+        start = time.monotonic()
+        while time.monotonic() - start < 3.0:
+            image_pub.publish(image)
+            info_pub.publish(CameraInfo(width=4, height=4))
+            rclpy.spin_once(probe, timeout_sec=0.05)
+        spin_until(lambda: statuses[-1].message == "receiving")
+        assert statuses[-1].level == DiagnosticStatus.OK
+        values = {kv.key: kv.value for kv in statuses[-1].values}
+        assert int(values["frames_received"]) > 10 and float(values["input_rate_hz"]) > 5
+
+
+def test_invalid_start_parameter_is_reported() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "htt_ros.ros.htt_node", "--ros-args", "-p", "backend:=caffe"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "'backend' must be one of onnxruntime, tensorrt, torch, got 'caffe'" in (
+        result.stdout + result.stderr
+    )

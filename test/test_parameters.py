@@ -1,0 +1,46 @@
+"""The parameter table, its validation, config/htt.yaml and the README agree."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from htt_ros.parameters import PARAMETERS, SPECS, validate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_are_valid() -> None:
+    for spec in PARAMETERS:
+        assert validate(spec.name, spec.default) is None, spec.name
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("backend", "tensorflow", "must be one of onnxruntime, tensorrt, torch"),
+        ("mode", "batch", "must be one of sliding, segment"),
+        ("action_stride", 0, "must be >= 1"),
+        ("max_gap_s", -1.0, "must be >= 0.0"),
+        ("lag", 1.5, "takes a int, got float"),
+        ("publish_markers", 1, "takes a bool, got int"),
+        ("no_such_parameter", 1, "unknown parameter"),
+    ],
+)
+def test_invalid_values_are_rejected_with_a_reason(name: str, value, reason: str) -> None:
+    message = validate(name, value)
+    assert message is not None and reason in message
+
+
+def test_config_file_lists_every_parameter_with_its_default() -> None:
+    config = yaml.safe_load((REPO / "config" / "htt.yaml").read_text())
+    assert list(config) == ["/**/htt_node"]
+    values = config["/**/htt_node"]["ros__parameters"]
+    assert values == {spec.name: spec.default for spec in PARAMETERS}
+
+
+def test_readme_documents_every_parameter() -> None:
+    readme = (REPO / "README.md").read_text()
+    documented = dict(re.findall(r"^\| `(\w+)` \| (\w+) \|", readme, flags=re.MULTILINE))
+    assert documented == {name: type(spec.default).__name__ for name, spec in SPECS.items()}
