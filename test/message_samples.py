@@ -6,9 +6,9 @@ from typing import Any
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
-from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
 from std_msgs.msg import Header
 
+from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
 from htt_ros.skeleton import BONES, JOINT_NAMES
 
 
