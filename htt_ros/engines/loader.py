@@ -1,0 +1,110 @@
+"""Open a model folder on a backend chosen by name: the one entry the pipeline and node use."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from htt_ros.engines.base import EngineError, GraphRunner, TensorSpec
+from htt_ros.model_card import ModelCard
+
+BACKENDS = ("onnxruntime", "tensorrt", "torch")
+GRAPHS = ("pose_step", "action")
+INT8_SUFFIX = ".int8.onnx"
+
+
+@dataclass
+class LoadedModel:
+    """A model folder's card and its two graphs, ready to run."""
+
+    folder: Path
+    card: ModelCard
+    pose_step: GraphRunner
+    action: GraphRunner
+    backend: str
+    precision: str
+
+
+def card_specs(
+    card: ModelCard,
+) -> dict[str, tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]]:
+    """Each graph's (inputs, outputs) as engine tensor specs, from the model card."""
+
+    def convert(specs) -> tuple[TensorSpec, ...]:
+        return tuple(TensorSpec(s.name, tuple(s.shape), np.dtype(s.dtype)) for s in specs)
+
+    return {
+        name: (convert(card.graphs[name].inputs), convert(card.graphs[name].outputs))
+        for name in GRAPHS
+    }
+
+
+def check_runner(runner: GraphRunner, expected, graph: str) -> None:
+    """Raise EngineError unless the runner's I/O equal the model card's, name by name."""
+    for kind, have, want in (
+        ("input", runner.inputs, expected[0]),
+        ("output", runner.outputs, expected[1]),
+    ):
+        if {s.name: s for s in have} != {s.name: s for s in want}:
+            raise EngineError(
+                f"{graph}: {runner.backend} {kind}s {_describe(have)} differ from model.json's "
+                f"{_describe(want)}; the folder's files do not belong together: re-export it "
+                f"with htt-export"
+            )
+
+
+def _describe(specs: tuple[TensorSpec, ...]) -> str:
+    return ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in specs)
+
+
+def resolve_precision(backend: str, precision: str) -> str:
+    """``auto`` is fp16 on TensorRT and fp32 elsewhere; reject what a backend cannot do."""
+    if precision == "auto":
+        return "fp16" if backend == "tensorrt" else "fp32"
+    allowed = {"onnxruntime": ("fp32", "int8"), "torch": ("fp32",), "tensorrt": ("fp16", "fp32")}[
+        backend
+    ]
+    if precision not in allowed:
+        raise EngineError(
+            f"backend {backend} runs precision {', '.join(allowed)}, not {precision}"
+        )
+    return precision
+
+
+def load_model(
+    folder: str | Path,
+    backend: str = "onnxruntime",
+    precision: str = "auto",
+    threads: int = 0,
+    device: str = "cpu",
+) -> LoadedModel:
+    """Read ``folder/model.json`` (checksums verified) and load both graphs on ``backend``."""
+    folder = Path(folder)
+    if backend not in BACKENDS:
+        raise EngineError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    precision = resolve_precision(backend, precision)
+    card = ModelCard.load(folder)
+    specs = card_specs(card)
+    if backend == "onnxruntime":
+        from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner
+
+        runners = {}
+        for name in GRAPHS:
+            path = folder / card.graphs[name].file
+            if precision == "int8":
+                path = path.with_name(path.name.removesuffix(".onnx") + INT8_SUFFIX)
+                if not path.is_file():
+                    raise EngineError(f"{path} missing: make it with htt-quantize {folder}")
+            runners[name] = OnnxRuntimeRunner(path, threads=threads, device=device)
+    elif backend == "torch":
+        from htt_ros.engines.torch_backend import load_torch_runners
+
+        weights = folder / card.extra.get("torch_weights", {}).get("file", "network.pt")
+        runners = load_torch_runners(weights, specs, device=device, threads=threads)
+    else:
+        from htt_ros.engines.tensorrt_backend import load_tensorrt_runners
+
+        runners = load_tensorrt_runners(folder, card, specs, precision)
+    for name in GRAPHS:
+        check_runner(runners[name], specs[name], name)
+    return LoadedModel(folder, card, runners["pose_step"], runners["action"], backend, precision)

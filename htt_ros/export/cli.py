@@ -1,0 +1,76 @@
+"""``htt-export CHECKPOINT OUT_DIR``: a model folder from an authors' or htt_ros checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from htt_ros.export.onnx_export import DEFAULT_INPUT_SIZE, export_model_folder
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="htt-export",
+        description="Export an HTT checkpoint (the authors' or ours) to a model folder: "
+        "pose_step.onnx, action.onnx and model.json.",
+    )
+    parser.add_argument("checkpoint", help="authors' .pth or htt_ros checkpoint")
+    parser.add_argument("out_dir", help="model folder to write (created if missing)")
+    parser.add_argument(
+        "--dataset",
+        choices=["fpha", "h2o"],
+        default=None,
+        help="data set the checkpoint must be for (default: inferred from its head shapes)",
+    )
+    parser.add_argument(
+        "--input-size",
+        nargs=2,
+        type=int,
+        metavar=("W", "H"),
+        default=list(DEFAULT_INPUT_SIZE),
+        help="network input size in pixels (default: %(default)s, the authors' 480 270)",
+    )
+    parser.add_argument(
+        "--labels",
+        default=None,
+        help="JSON label file (name, actions [{name, verb, noun}], objects, num_joints); "
+        "default: from the checkpoint or the built-in FPHA/H2O names",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow arbitrary pickled objects in the checkpoint (runs code from the file; only "
+        "for files you trust; default: off)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    width, height = args.input_size
+    if width < 32 or height < 32:
+        print(f"htt-export: input size {width}x{height} is below 32x32 pixels", file=sys.stderr)
+        return 2
+    try:
+        card = export_model_folder(
+            args.checkpoint,
+            args.out_dir,
+            dataset=args.dataset,
+            input_size=(width, height),
+            labels_file=args.labels,
+            trust_pickle=args.trust_pickle,
+        )
+    except ValueError as err:  # CheckpointError and bad label files
+        print(f"htt-export: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {args.out_dir}: {card.dataset}, {card.num_joints} joints, "
+        f"{len(card.labels.objects)} objects, {len(card.labels.actions)} actions, "
+        f"input {width}x{height}, t={card.window}, T={card.clip_length}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The two inference graphs of a model folder, as torch modules ready for ONNX export.
+
+``PoseStep`` is ResNet + block P + per-frame heads for one new frame: the ResNet runs on the new
+frame only, the caller caches its ``feature`` and passes the previous t-1 features back in.
+``ActionStep`` is block A + the action head over the last T tokens. Both keep TensorRT's rules
+(see shared/reference/tensorrt_facts.md): the uint8 image is followed directly by a Cast, masks
+stay bool (only Not/Concat/Where on them), and no attention row is ever fully masked.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from htt_ros.model.htt import HTT
+
+
+class PoseStep(nn.Module):
+    """One streaming step of ResNet + P.
+
+    Inputs: ``image`` uint8 ``[1, H, W, 3]`` RGB; ``prev_features`` float32 ``[t-1, 512]``, the
+    cached features of the previous t-1 frames, oldest first; ``valid`` bool ``[t]``, validity of
+    the window positions, newest last (position 0 is treated as valid whatever is passed).
+    Outputs: ``feature [1, 512]`` (cache it), and for every frame of the window ``pose_raw
+    [t, J, 3]``, ``object_logits [t, O]`` and ``tokens [t, 512]``.
+    """
+
+    input_names = ("image", "prev_features", "valid")
+    output_names = ("feature", "pose_raw", "object_logits", "tokens")
+
+    def __init__(self, net: HTT) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(
+        self, image: torch.Tensor, prev_features: torch.Tensor, valid: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = image.float()  # the graph's first op: Cast uint8 -> float (TensorRT needs it first)
+        x = (x / 255.0 - 0.5).permute(0, 3, 1, 2)  # [1, 3, H, W], the authors' normalisation
+        feature = self.net.trunk(x)  # [1, 512]
+        window = torch.cat([prev_features, feature], dim=0)  # [t, 512], newest last
+        pout = self.net.pose_block(window[None], valid[None])[0]  # [t, 512]
+        heads = self.net.frame_heads(pout)
+        return feature, heads["pose_raw"], heads["object_logits"], heads["tokens"]
+
+
+class ActionStep(nn.Module):
+    """Block A: ``tokens`` float32 ``[T, 512]`` and ``valid`` bool ``[T]`` -> ``action_logits
+    [A]``."""
+
+    input_names = ("tokens", "valid")
+    output_names = ("action_logits",)
+
+    def __init__(self, net: HTT) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, tokens: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        return self.net.action_block(tokens[None], valid[None])[0]

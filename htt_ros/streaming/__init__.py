@@ -1,0 +1,1 @@
+"""The frame-by-frame pipeline the robot runs, without ROS: frames in, poses and actions out."""

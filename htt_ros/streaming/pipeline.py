@@ -1,0 +1,286 @@
+"""The streaming HTT pipeline: one camera frame at a time in, poses and actions out.
+
+Each selected frame goes through the ResNet exactly once (``pose_step`` returns its feature and
+the pipeline caches it for the next t-1 windows). Two ways to run block P:
+
+- ``segment`` reproduces the paper: P over aligned t-frame segments (counted from the last
+  reset); the t poses of a segment come out together when its last frame arrives.
+- ``sliding`` gives every frame its pose: P over the last t frames, the pose read ``lag`` frames
+  before the newest (0 = lowest latency; more look-ahead is closer to the paper's context).
+
+Block A runs every ``action_stride`` tokens over the last T, and the action probabilities are
+averaged over the last ``action_smoothing`` runs, as the paper sums them over a video's clips.
+Partial windows follow the authors' padding: real frames first, the last one repeated after
+them and masked out; P never sees a fully masked window.
+"""
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from htt_ros.engines.base import GraphRunner
+from htt_ros.geometry import decode_25d
+from htt_ros.model_card import ModelCard
+from htt_ros.streaming.frame_selection import CameraState, FrameSelector, ResetDetector
+from htt_ros.streaming.preprocess import to_network_input
+from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult, StepOutput
+
+MODES = ("sliding", "segment")
+
+
+@dataclass(frozen=True)
+class StreamingConfig:
+    """How the pipeline runs; see the module docstring. ``rate_hz`` None = the model's rate."""
+
+    mode: str = "sliding"
+    lag: int = 0
+    action_stride: int = 8
+    action_smoothing: int = 4
+    rate_hz: float | None = None
+    max_gap_s: float = 0.5
+
+
+@dataclass
+class _Frame:
+    ref: FrameRef
+    image: np.ndarray  # (1, H, W, 3) uint8 network input
+    feature: np.ndarray  # (512,) ResNet feature
+
+
+@dataclass
+class _Window:
+    """Outputs of one P run and which frame sits at each of its positions."""
+
+    frames: list[_Frame]  # frames[p] is at window position positions[p]
+    positions: list[int]
+    pose_raw: np.ndarray  # (t, J, 3)
+    object_logits: np.ndarray  # (t, O)
+    tokens: np.ndarray  # (t, 512)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+class StreamingPipeline:
+    """Feed with :meth:`push`; call :meth:`flush` at the end of a stream for the pending poses."""
+
+    def __init__(
+        self,
+        card: ModelCard,
+        pose_step: GraphRunner,
+        action: GraphRunner,
+        config: StreamingConfig | None = None,
+    ) -> None:
+        self.card, self.pose_step, self.action = card, pose_step, action
+        self.config = config = config or StreamingConfig()
+        self.t, self.clip = card.window, card.clip_length
+        if config.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {config.mode!r}")
+        if not 0 <= config.lag < self.t:
+            raise ValueError(
+                f"lag must be in [0, {self.t - 1}] (pose window {self.t}), got {config.lag}"
+            )
+        if config.action_stride < 1 or config.action_smoothing < 1:
+            raise ValueError("action_stride and action_smoothing must be >= 1")
+        self.size = (card.input_width, card.input_height)
+        rate = card.frame_rate_hz if config.rate_hz is None else config.rate_hz
+        self._selector = FrameSelector(rate)
+        self._resets = ResetDetector(config.max_gap_s)
+        self._frames: deque[_Frame] = deque(maxlen=self.t)  # sliding: last t; segment: current
+        self._pending: deque[_Frame] = deque()  # sliding: frames still waiting for look-ahead
+        self._last_window: _Window | None = None
+        self._tokens: deque[tuple[FrameRef, np.ndarray]] = deque(maxlen=self.clip)
+        self._tokens_since_action = 0
+        self._recent_probs: deque[np.ndarray] = deque(maxlen=config.action_smoothing)
+        self._intrinsics = np.eye(3)  # network-size intrinsics of the current history
+        self._scale = np.ones(2)  # original pixels per network pixel, (x, y)
+        self.frames_pushed = self.frames_processed = self.resets = 0
+
+    def push(
+        self, rgb: np.ndarray, stamp_ns: int, intrinsics: np.ndarray, tag: object = None
+    ) -> StepOutput:
+        """Offer one RGB frame ``(H, W, 3)`` uint8 with its stamp and ``(3, 3)`` intrinsics."""
+        self.frames_pushed += 1
+        out = StepOutput()
+        height, width = rgb.shape[:2]
+        reason = self._resets.check(stamp_ns, CameraState(width, height, np.asarray(intrinsics)))
+        if reason is not None:
+            if reason != "first frame":
+                self._merge(out, self.flush())
+                self.resets += 1
+            self._clear()
+            out.reset_reason = reason
+        if not self._selector.take(stamp_ns):
+            return out
+        out.selected = True
+        self.frames_processed += 1
+        image, self._intrinsics = to_network_input(rgb, intrinsics, self.size)
+        self._scale = np.array([width / self.size[0], height / self.size[1]])
+        frame = _Frame(FrameRef(stamp_ns, tag), image, np.zeros(0, np.float32))
+        if self.config.mode == "segment":
+            self._push_segment(frame, out)
+        else:
+            self._push_sliding(frame, out)
+        return out
+
+    def flush(self) -> StepOutput:
+        """Emit what is still pending: a partial segment, or the frames awaiting look-ahead."""
+        out = StepOutput()
+        if self.config.mode == "segment" and self._frames:
+            self._emit_window(self._run_padded(list(self._frames)), out)
+            self._frames.clear()
+        elif self._pending and self._last_window is not None:
+            window = self._last_window
+            for frame in self._pending:
+                p = window.frames.index(frame)
+                self._emit_pose(window, p, len(window.frames) - 1 - p, out)
+            self._pending.clear()
+        return out
+
+    # -- P ---------------------------------------------------------------------------------
+
+    def _run(
+        self, image: np.ndarray, prev: np.ndarray, valid: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        return self.pose_step.run(
+            {"image": image, "prev_features": prev.astype(np.float32), "valid": valid}
+        )
+
+    def _compute_feature(self, frame: _Frame) -> None:
+        prev = np.zeros((self.t - 1, 512), np.float32)
+        valid = np.zeros(self.t, bool)
+        valid[-1] = True
+        frame.feature = self._run(frame.image, prev, valid)["feature"][0]
+
+    def _run_padded(self, frames: list[_Frame]) -> _Window:
+        """P over ``frames`` (1 to t) laid out as the authors pad: real frames at positions
+        0..k-1, the last one repeated after them and masked; its image goes through the ResNet
+        again in the last position."""
+        k = len(frames)
+        prev = np.stack([f.feature for f in frames] + [frames[-1].feature] * (self.t - 1 - k))
+        if k == self.t:
+            prev = prev[: self.t - 1]
+        valid = np.arange(self.t) < k
+        outputs = self._run(frames[-1].image, prev, valid)
+        return _Window(
+            frames,
+            list(range(k)),
+            outputs["pose_raw"],
+            outputs["object_logits"],
+            outputs["tokens"],
+        )
+
+    # -- segment mode ----------------------------------------------------------------------
+
+    def _push_segment(self, frame: _Frame, out: StepOutput) -> None:
+        if len(self._frames) < self.t - 1:
+            self._compute_feature(frame)
+            self._frames.append(frame)
+            return
+        prev = np.stack([f.feature for f in self._frames])
+        outputs = self._run(frame.image, prev, np.ones(self.t, bool))
+        frame.feature = outputs["feature"][0]
+        frames = [*self._frames, frame]
+        self._frames.clear()
+        self._emit_window(
+            _Window(
+                frames,
+                list(range(self.t)),
+                outputs["pose_raw"],
+                outputs["object_logits"],
+                outputs["tokens"],
+            ),
+            out,
+        )
+
+    def _emit_window(self, window: _Window, out: StepOutput) -> None:
+        for p in range(len(window.frames)):
+            self._emit_pose(window, p, 0, out)
+
+    # -- sliding mode ----------------------------------------------------------------------
+
+    def _push_sliding(self, frame: _Frame, out: StepOutput) -> None:
+        history = list(self._frames)
+        k = len(history) + 1
+        if k == 1:
+            self._compute_feature(frame)
+            prev = np.repeat(frame.feature[None], self.t - 1, axis=0)
+            valid = np.zeros(self.t - 1, bool)
+        else:
+            real = [f.feature for f in history[-(self.t - 1) :]]
+            prev = np.stack(real + [real[-1]] * (self.t - 1 - len(real)))
+            valid = np.concatenate(
+                [np.ones(len(real), bool), np.zeros(self.t - 1 - len(real), bool)]
+            )
+        valid = np.append(valid, True)
+        outputs = self._run(frame.image, prev, valid)
+        frame.feature = outputs["feature"][0]
+        self._frames.append(frame)
+        used = history[-(self.t - 1) :] if k > 1 else []
+        window = _Window(
+            [*used, frame],
+            [*range(len(used)), self.t - 1],
+            outputs["pose_raw"],
+            outputs["object_logits"],
+            outputs["tokens"],
+        )
+        self._last_window = window
+        self._pending.append(frame)
+        if len(self._pending) > self.config.lag:
+            target = self._pending.popleft()
+            self._emit_pose(window, window.frames.index(target), self.config.lag, out)
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    def _emit_pose(self, window: _Window, p: int, lag: int, out: StepOutput) -> None:
+        position = window.positions[p]
+        joints2d, _, joints3d = decode_25d(window.pose_raw[position], self._intrinsics, self.size)
+        valid_frames = len(window.frames)
+        out.poses.append(
+            PoseResult(
+                frame=window.frames[p].ref,
+                joints2d=(joints2d * self._scale).astype(np.float32),
+                joints3d=joints3d.astype(np.float32),
+                object_probs=softmax(window.object_logits[position]),
+                complete_window=valid_frames == self.t,
+                window_frames=valid_frames,
+                lag_frames=lag,
+            )
+        )
+        self._tokens.append((window.frames[p].ref, window.tokens[position]))
+        self._tokens_since_action += 1
+        if self._tokens_since_action >= self.config.action_stride:
+            out.actions.append(self._run_action())
+
+    def _run_action(self) -> ActionResult:
+        self._tokens_since_action = 0
+        n = len(self._tokens)
+        tokens = np.zeros((self.clip, 512), np.float32)
+        tokens[:n] = np.stack([token for _, token in self._tokens])
+        valid = np.arange(self.clip) < n
+        probs = softmax(self.action.run({"tokens": tokens, "valid": valid})["action_logits"])
+        self._recent_probs.append(probs)
+        return ActionResult(
+            newest=self._tokens[-1][0],
+            first=self._tokens[0][0],
+            window_frames=n,
+            probs=probs,
+            smoothed=np.mean(self._recent_probs, axis=0),
+        )
+
+    def _clear(self) -> None:
+        self._frames.clear()
+        self._pending.clear()
+        self._last_window = None
+        self._tokens.clear()
+        self._tokens_since_action = 0
+        self._recent_probs.clear()
+        self._selector.reset()
+
+    @staticmethod
+    def _merge(out: StepOutput, other: StepOutput) -> None:
+        out.poses.extend(other.poses)
+        out.actions.extend(other.actions)

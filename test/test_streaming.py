@@ -1,0 +1,168 @@
+"""The streaming pipeline against the network run on whole clips and windows."""
+
+import numpy as np
+import pytest
+import torch
+from model_folders import SIZE, camera_frames, export_small_model
+
+from htt_ros.engines.loader import load_model
+from htt_ros.geometry import decode_25d, scale_intrinsics
+from htt_ros.model import HTT
+from htt_ros.streaming.frame_selection import NS_PER_S
+from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
+from htt_ros.streaming.preprocess import to_network_input
+
+CAMERA_SIZE = (224, 128)  # twice the network size: results must come back in camera pixels
+K = np.array([[160.0, 0.0, 115.0], [0.0, 158.0, 62.0], [0.0, 0.0, 1.0]])
+TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return export_small_model(tmp_path_factory.mktemp("models") / "fpha_small")
+
+
+@pytest.fixture(scope="module")
+def net(folder):
+    return HTT.from_checkpoint(folder / "network.pt")
+
+
+def stamps_30hz(n: int, start_s: float = 5.0) -> list[int]:
+    return [int((start_s + i / 30.0) * NS_PER_S) for i in range(n)]
+
+
+def run(pipeline: StreamingPipeline, frames, stamps):
+    poses, actions, resets = [], [], []
+    for frame, stamp in zip(frames, stamps, strict=True):
+        out = pipeline.push(frame, stamp, K, tag=stamp)
+        poses += out.poses
+        actions += out.actions
+        resets += [out.reset_reason] if out.reset_reason else []
+    return poses, actions, resets
+
+
+def network_inputs(frames):
+    """What the pipeline feeds the network: resized frames as float tensors, scaled K."""
+    images = np.concatenate([to_network_input(f, K, SIZE)[0] for f in frames])
+    tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0 - 0.5
+    return tensor, scale_intrinsics(K, CAMERA_SIZE, SIZE)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_segment_mode_reproduces_forward_clip(folder, net, backend) -> None:
+    model = load_model(folder, backend=backend)
+    T = model.card.clip_length
+    config = StreamingConfig(mode="segment", action_stride=T, action_smoothing=1)
+    pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    frames, stamps = camera_frames(2 * T, CAMERA_SIZE), stamps_30hz(2 * T)
+    poses, actions, resets = run(pipeline, frames, stamps)
+
+    assert resets == ["first frame"]
+    assert [p.frame.tag for p in poses] == stamps[::2]  # 30 Hz camera, 15 Hz model
+    images, k_net = network_inputs(frames[::2])
+    ref = net.forward_clip(
+        images,
+        torch.from_numpy(np.repeat(k_net[None], T, 0)).float(),
+        torch.ones(T, dtype=torch.bool),
+    )
+    scale = np.array(CAMERA_SIZE) / np.array(SIZE)
+    np.testing.assert_allclose(
+        np.stack([p.joints2d for p in poses]), ref["joints2d"].numpy() * scale, atol=TOL * 100
+    )
+    np.testing.assert_allclose(
+        np.stack([p.joints3d for p in poses]), ref["joints3d"].numpy(), atol=TOL
+    )
+    np.testing.assert_allclose(
+        np.stack([p.object_probs for p in poses]), ref["object_probs"].numpy(), atol=TOL
+    )
+    assert all(p.complete_window and p.lag_frames == 0 for p in poses)
+    (action,) = actions
+    assert action.window_frames == T and action.first.tag == stamps[0]
+    assert action.newest.tag == stamps[-2]
+    np.testing.assert_allclose(action.smoothed, ref["action_probs"].numpy(), atol=TOL)
+
+
+@pytest.mark.parametrize("lag", [0, 3])
+def test_sliding_pose_for_lag_equals_p_on_the_window_ending_lag_frames_later(
+    folder, net, lag
+) -> None:
+    model = load_model(folder)
+    t = model.card.window
+    pipeline = StreamingPipeline(
+        model.card,
+        model.pose_step,
+        model.action,
+        StreamingConfig(mode="sliding", lag=lag, rate_hz=0.0),
+    )
+    n = t + 8
+    frames = camera_frames(n, CAMERA_SIZE, seed=1)
+    poses, _, _ = run(pipeline, frames, stamps_30hz(n))
+    assert len(poses) == n - lag
+
+    images, k_net = network_inputs(frames)
+    with torch.no_grad():
+        features = net.trunk(images)
+        for m in (t, t + 4, n - 1 - lag):  # frames whose window ending at m + lag is full
+            window = features[m + lag - t + 1 : m + lag + 1]
+            pout = net.pose_block(window[None], torch.ones(1, t, dtype=torch.bool))[0]
+            pose_raw = net.frame_heads(pout)["pose_raw"][t - 1 - lag].numpy()
+            _, _, joints3d = decode_25d(pose_raw, k_net, SIZE)
+            pose = poses[m]
+            assert pose.frame.tag == stamps_30hz(n)[m]
+            assert pose.complete_window and pose.lag_frames == lag
+            np.testing.assert_allclose(pose.joints3d, joints3d, atol=TOL)
+
+
+def test_partial_segment_is_flushed_on_reset_as_the_authors_pad(folder, net) -> None:
+    model = load_model(folder)
+    t = model.card.window
+    pipeline = StreamingPipeline(
+        model.card, model.pose_step, model.action, StreamingConfig(mode="segment", rate_hz=0.0)
+    )
+    frames = camera_frames(5, CAMERA_SIZE, seed=2)
+    stamps = stamps_30hz(5)
+    poses, _, _ = run(pipeline, frames, stamps)
+    assert poses == []
+    out = pipeline.push(frames[0], stamps[0], K)  # time goes backwards: reset, flush
+    assert out.reset_reason.startswith("time went backwards")
+    assert [p.frame.tag for p in out.poses] == stamps
+    assert all(not p.complete_window and p.window_frames == 5 for p in out.poses)
+
+    padded = np.concatenate([frames, np.repeat(frames[-1:], t - 5, axis=0)])
+    images, k_net = network_inputs(padded)
+    ref = net.forward_clip(
+        images, torch.from_numpy(np.repeat(k_net[None], t, 0)).float(), torch.arange(t) < 5
+    )
+    np.testing.assert_allclose(
+        np.stack([p.joints3d for p in out.poses]), ref["joints3d"][:5].numpy(), atol=TOL
+    )
+
+
+def test_resets_and_smoothing(folder) -> None:
+    model = load_model(folder)
+    config = StreamingConfig(mode="sliding", action_stride=4, action_smoothing=3, max_gap_s=0.5)
+    pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    frames = camera_frames(40, CAMERA_SIZE, seed=3)
+    stamps = stamps_30hz(40)
+    stamps[30:] = [s + 2 * NS_PER_S for s in stamps[30:]]  # a 2 s gap before frame 30
+    poses, actions, resets = run(pipeline, frames, stamps)
+
+    assert resets[0] == "first frame" and resets[1].startswith("gap of 2.03")
+    assert pipeline.resets == 1
+    after = [p for p in poses if p.frame.tag >= stamps[30]]
+    assert after[0].window_frames == 1 and not after[0].complete_window
+    assert [p.window_frames for p in after[:3]] == [1, 2, 3]
+    # 15 frames processed before the gap -> actions every 4 tokens; smoothing restarts after
+    before = [a for a in actions if a.newest.tag < stamps[30]]
+    assert len(before) == 15 // 4
+    np.testing.assert_allclose(before[2].smoothed, np.mean([a.probs for a in before[:3]], 0))
+    first_after = next(a for a in actions if a.newest.tag >= stamps[30])
+    np.testing.assert_allclose(first_after.smoothed, first_after.probs)
+
+
+def test_bad_configuration_is_rejected(folder) -> None:
+    model = load_model(folder)
+    with pytest.raises(ValueError, match="lag must be in"):
+        StreamingPipeline(model.card, model.pose_step, model.action, StreamingConfig(lag=16))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        StreamingPipeline(model.card, model.pose_step, model.action, StreamingConfig(mode="x"))
