@@ -1,7 +1,8 @@
 """``htt-demo``: the whole node on a synthetic egocentric camera, no hardware or data needed.
 
-Starts two processes, ``synthetic_camera`` and ``htt_node``, wired over DDS as on a robot,
-prints what the node reports once a second, and stops them after ``--seconds``.
+Makes the built-in demo model on first use (see htt_ros.demo_model), starts two processes,
+``synthetic_camera`` and ``htt_node``, wired over DDS as on a robot, prints once a second what
+the node publishes and reports, and stops them after ``--seconds``.
 """
 
 import argparse
@@ -15,16 +16,14 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
+from htt_ros.demo_model import ensure_demo_model
+from htt_ros.msg import Action, HandPoses
+
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=15.0, help="how long to run (15)")
-    parser.add_argument(
-        "--layout",
-        choices=("h2o", "fpha"),
-        default="h2o",
-        help="synthetic camera: two hands (h2o, default) or right hand (fpha)",
-    )
+    parser = argparse.ArgumentParser(prog="htt-demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to run (20)")
+    parser.add_argument("--model", default="", help="model folder (default: the demo model)")
     parser.add_argument("--rate", type=float, default=30.0, help="camera rate, Hz (30)")
     return parser
 
@@ -43,58 +42,85 @@ def stop(process: subprocess.Popen) -> int:
         return process.wait()
 
 
+class Listener(Node):
+    """Keeps the latest of what the node publishes and counts it."""
+
+    def __init__(self) -> None:
+        super().__init__("htt_demo")
+        self.hands: list[HandPoses] = []
+        self.actions: list[Action] = []
+        self.status: DiagnosticArray | None = None
+        self.create_subscription(HandPoses, "/htt/hands", self.hands.append, 10)
+        self.create_subscription(Action, "/htt/action", self.actions.append, 10)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self.on_status, 10)
+
+    def on_status(self, msg: DiagnosticArray) -> None:
+        if any(s.name.startswith("/htt/htt_node") for s in msg.status):
+            self.status = msg
+
+    def line(self) -> str:
+        parts = []
+        if self.status is not None:
+            status = self.status.status[0]
+            values = {kv.key: kv.value for kv in status.values}
+            parts.append(
+                f"{status.message}: in {values['input_rate_hz']} Hz, out "
+                f"{values['output_rate_hz']} Hz, latency {values['latency_ms_median']} ms, "
+                f"dropped {values['frames_dropped_busy']}"
+            )
+        if self.hands:
+            hands = self.hands[-1]
+            wrist = hands.hands[-1].joints_3d[0]
+            parts.append(
+                f"{len(self.hands)} poses, right wrist ({wrist.x:+.2f}, {wrist.y:+.2f}, "
+                f"{wrist.z:.2f}) m, object {hands.object.name} {hands.object.confidence:.2f}"
+            )
+        if self.actions:
+            parts.append(f"action '{self.actions[-1].label}' {self.actions[-1].confidence:.2f}")
+        return " | ".join(parts) or "waiting for the node"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    model = args.model or str(ensure_demo_model())
+    print(f"model: {model}", flush=True)
     camera = start(
-        "htt_ros.ros.synthetic_camera",
-        "-r",
-        "__ns:=/camera",
-        "-p",
-        f"layout:={args.layout}",
-        "-p",
-        f"rate_hz:={args.rate}",
+        "htt_ros.ros.synthetic_camera", "-r", "__ns:=/camera", "-p", f"rate_hz:={args.rate}"
     )
     node = start(
         "htt_ros.ros.htt_node",
         "-r",
+        "__ns:=/htt",
+        "-r",
         "image:=/camera/image",
         "-r",
         "camera_info:=/camera/camera_info",
+        "-p",
+        f"model:={model}",
     )
-    latest: dict[str, DiagnosticArray] = {}
+    listener = None
     try:
         with rclpy.init():
-            listener = Node("htt_demo")
-            listener.create_subscription(
-                DiagnosticArray,
-                "/diagnostics",
-                lambda msg: latest.update({"status": msg}),
-                10,
-            )
+            listener = Listener()
             end = time.monotonic() + args.seconds
             next_print = time.monotonic() + 1.0
             while time.monotonic() < end and camera.poll() is None and node.poll() is None:
                 rclpy.spin_once(listener, timeout_sec=0.1)
-                if time.monotonic() >= next_print and "status" in latest:
+                if time.monotonic() >= next_print:
                     next_print += 1.0
-                    for status in latest["status"].status:
-                        values = ", ".join(f"{kv.key}={kv.value}" for kv in status.values)
-                        print(f"[{status.name}] {status.message}: {values}", flush=True)
+                    print(listener.line(), flush=True)
     except KeyboardInterrupt:
         pass
     finally:
         codes = stop(node), stop(camera)
-    status = latest.get("status")
-    received = status is not None and any(
-        kv.key == "frames_received" and int(kv.value) > 0 for s in status.status for kv in s.values
-    )
+    poses = len(listener.hands) if listener else 0
+    actions = len(listener.actions) if listener else 0
     print(
-        "demo finished:",
-        "the node received the camera stream" if received else "the node reported no frames",
-        f"(exit codes node={codes[0]}, camera={codes[1]})",
+        f"demo finished: {poses} hand poses and {actions} actions received "
+        f"(exit codes node={codes[0]}, camera={codes[1]})"
     )
-    return 0 if received and codes == (0, 0) else 1
+    return 0 if poses > 0 and codes == (0, 0) else 1
 
 
 if __name__ == "__main__":

@@ -65,3 +65,13 @@ def scale_intrinsics(
     scaled[..., 0, :] *= target_size[0] / source_size[0]
     scaled[..., 1, :] *= target_size[1] / source_size[1]
     return scaled
+
+
+def pinhole_intrinsics(width: int, height: int, hfov_deg: float) -> np.ndarray:
+    """``(3, 3)`` intrinsics of an ideal camera with a horizontal field of view ``hfov_deg``,
+    square pixels and the principal point at the image centre (for a camera without
+    calibration)."""
+    if not 0 < hfov_deg < 180:
+        raise ValueError(f"horizontal field of view must be in (0, 180) degrees, got {hfov_deg}")
+    f = width / 2.0 / np.tan(np.radians(hfov_deg) / 2.0)
+    return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])

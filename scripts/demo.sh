@@ -3,7 +3,7 @@
 # egocentric camera. Arguments go to htt-demo (e.g. --seconds 30, --layout fpha).
 set -euo pipefail
 repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
-HTT_EXTRAS=${HTT_EXTRAS:-onnx} source "$repo/scripts/setup_env.sh"
+HTT_EXTRAS=${HTT_EXTRAS:-onnx,torch} source "$repo/scripts/setup_env.sh"
 cd "$(mktemp -d)"  # run the installed package, not the checkout
 step "htt-demo $*"
 exec htt-demo "$@"

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 
 from htt_ros.engines.base import EngineError, GraphRunner, TensorSpec
-from htt_ros.model_card import ModelCard
+from htt_ros.model_card import ModelCard, sha256_file
 
 BACKENDS = ("onnxruntime", "tensorrt", "torch")
 GRAPHS = ("pose_step", "action")
-INT8_SUFFIX = ".int8.onnx"
+INT8_SUFFIX = ".int8.onnx"  # written by htt-quantize next to each fp32 graph
 
 
 @dataclass
@@ -71,6 +71,19 @@ def resolve_precision(backend: str, precision: str) -> str:
     return precision
 
 
+def int8_graph(folder: Path, card: ModelCard, graph: str) -> Path:
+    """The int8 file of ``graph`` that htt-quantize recorded in the card, checksum verified."""
+    entry = card.extra.get("int8", {}).get(graph)
+    if entry is None:
+        raise EngineError(f"{folder} has no int8 graphs: make them with htt-quantize {folder}")
+    path = folder / entry["file"]
+    if not path.is_file() or sha256_file(path) != entry["sha256"]:
+        raise EngineError(
+            f"{path} is missing or differs from model.json's checksum; run htt-quantize again"
+        )
+    return path
+
+
 def load_model(
     folder: str | Path,
     backend: str = "onnxruntime",
@@ -92,9 +105,7 @@ def load_model(
         for name in GRAPHS:
             path = folder / card.graphs[name].file
             if precision == "int8":
-                path = path.with_name(path.name.removesuffix(".onnx") + INT8_SUFFIX)
-                if not path.is_file():
-                    raise EngineError(f"{path} missing: make it with htt-quantize {folder}")
+                path = int8_graph(folder, card, name)
             runners[name] = OnnxRuntimeRunner(path, threads=threads, device=device)
     elif backend == "torch":
         from htt_ros.engines.torch_backend import load_torch_runners

@@ -57,3 +57,38 @@ class ActionStep(nn.Module):
 
     def forward(self, tokens: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         return self.net.action_block(tokens[None], valid[None])[0]
+
+
+class Trunk(nn.Module):
+    """The bare ResNet-18 trunk, ``image`` uint8 ``[B, H, W, 3]`` -> ``feature [B, 512]``: the
+    benchmark's yardstick for what one frame must cost at least."""
+
+    input_names = ("image",)
+    output_names = ("feature",)
+
+    def __init__(self, net: HTT) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.net.trunk((image.float() / 255.0 - 0.5).permute(0, 3, 1, 2))
+
+
+class NaiveWindow(nn.Module):
+    """ResNet + P on a whole window without a feature cache: ``images`` uint8 ``[t, H, W, 3]``
+    and ``valid [t]`` -> ``pose_raw``, ``object_logits``, ``tokens``. The benchmark's naive
+    pipeline runs it every frame, so each frame goes through the ResNet t times."""
+
+    input_names = ("images", "valid")
+    output_names = ("pose_raw", "object_logits", "tokens")
+
+    def __init__(self, net: HTT) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(
+        self, images: torch.Tensor, valid: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        features = self.net.trunk((images.float() / 255.0 - 0.5).permute(0, 3, 1, 2))
+        heads = self.net.frame_heads(self.net.pose_block(features[None], valid[None])[0])
+        return heads["pose_raw"], heads["object_logits"], heads["tokens"]

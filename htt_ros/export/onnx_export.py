@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from htt_ros import __version__
-from htt_ros.export.graphs import ActionStep, PoseStep
+from htt_ros.export.graphs import ActionStep, NaiveWindow, PoseStep, Trunk
 from htt_ros.geometry import OFF_Z, SCALE_FACTOR, TRANS_FACTOR
 from htt_ros.labels import LabelSet
 from htt_ros.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -69,6 +69,29 @@ def _export(
 
 
 TORCH_WEIGHTS = "network.pt"
+
+
+def export_benchmark_graphs(
+    net: HTT, out_dir: str | Path, input_size: tuple[int, int]
+) -> dict[str, GraphSpec]:
+    """``trunk.onnx`` (batch 1) and ``naive_window.onnx`` (t frames) for htt-bench."""
+    out_dir = Path(out_dir)
+    width, height, t = *input_size, net.config.window
+    trunk, naive = Trunk(net.eval()).eval(), NaiveWindow(net).eval()
+    return {
+        "trunk": _export(
+            trunk,
+            (torch.zeros(1, height, width, 3, dtype=torch.uint8),),
+            (trunk.input_names, trunk.output_names),
+            out_dir / "trunk.onnx",
+        ),
+        "naive_window": _export(
+            naive,
+            (torch.zeros(t, height, width, 3, dtype=torch.uint8), torch.ones(t, dtype=torch.bool)),
+            (naive.input_names, naive.output_names),
+            out_dir / "naive_window.onnx",
+        ),
+    }
 
 
 def export_graphs(

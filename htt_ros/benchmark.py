@@ -1,0 +1,250 @@
+"""``htt-bench MODEL_DIR [--json PATH]``: what a frame costs, stage by stage and end to end.
+
+Prints a table and writes JSON: per-stage milliseconds (conversion and resize, the ResNet+P step,
+A, decoding), the sustained frames per second of the whole pipeline for each backend, precision
+and thread count available, and, measured side by side in the same run with ONNX Runtime fp32,
+two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk (``pipeline_over_trunk``)
+and a naive pipeline that re-runs the ResNet on the whole t-frame window every frame over the
+streaming one (``naive_over_streaming``), plus int8's speed-up where htt-quantize has run.
+The trunk and naive graphs are exported on the fly from ``network.pt`` (needs torch).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from htt_ros.data.synthetic import generate_sequence
+from htt_ros.engines.base import EngineError
+from htt_ros.engines.loader import LoadedModel, load_model
+from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threads
+from htt_ros.geometry import decode_25d, scale_intrinsics
+from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline, softmax
+from htt_ros.streaming.preprocess import to_network_input
+
+ACTION_STRIDE = 8
+
+
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def camera_stream(card_joints: int, n: int, size: tuple[int, int]) -> tuple[list, np.ndarray]:
+    """``n`` rendered synthetic BGR frames at camera ``size`` (W, H) and their intrinsics."""
+    seq = generate_sequence("fpha" if card_joints == 21 else "h2o", 0, n, seed=0)
+    frames = [cv2.cvtColor(cv2.resize(img, size), cv2.COLOR_RGB2BGR) for img in seq.images]
+    return frames, scale_intrinsics(seq.intrinsics, (480, 270), size)
+
+
+def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
+    card, size = model.card, (model.card.input_width, model.card.input_height)
+    image, k_net = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k, size)
+    step_feeds = {
+        "image": image,
+        "prev_features": np.zeros((card.window - 1, 512), np.float32),
+        "valid": np.ones(card.window, bool),
+    }
+    action_feeds = {
+        "tokens": np.zeros((card.clip_length, 512), np.float32),
+        "valid": np.ones(card.clip_length, bool),
+    }
+    pose_raw = model.pose_step.run(step_feeds)["pose_raw"][-1]
+    return {
+        "conversion_resize_ms": median_ms(
+            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k, size), repeats
+        ),
+        "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(step_feeds), repeats),
+        "action_ms": median_ms(lambda: model.action.run(action_feeds), max(3, repeats // 2)),
+        "decoding_ms": median_ms(lambda: decode_25d(pose_raw, k_net, size), repeats),
+    }
+
+
+def pipeline_ms_per_frame(model: LoadedModel, frames: list, k: np.ndarray) -> float:
+    """Whole pipeline per frame (conversion, resize, ResNet+P, A every 8, decoding), every
+    frame processed."""
+    config = StreamingConfig(action_stride=ACTION_STRIDE, rate_hz=0.0, max_gap_s=0.0)
+    pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    pipeline.push(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), 1, k)  # warm-up
+    start = time.perf_counter()
+    for i, bgr in enumerate(frames, start=2):
+        pipeline.push(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i, k)
+    return 1000 * (time.perf_counter() - start) / len(frames)
+
+
+def naive_ms_per_frame(naive: OnnxRuntimeRunner, model: LoadedModel, frames, k) -> float:
+    """The same outputs without a feature cache: ResNet + P over the whole window every frame."""
+    card, size = model.card, (model.card.input_width, model.card.input_height)
+    window: deque[np.ndarray] = deque(maxlen=card.window)
+    tokens: deque[np.ndarray] = deque(maxlen=card.clip_length)
+    start = time.perf_counter()
+    for i, bgr in enumerate(frames):
+        image, k_net = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k, size)
+        window.append(image[0])
+        n = len(window)
+        images = np.stack(list(window) + [window[-1]] * (card.window - n))
+        out = naive.run({"images": images, "valid": np.arange(card.window) < n})
+        decode_25d(out["pose_raw"][n - 1], k_net, size)
+        softmax(out["object_logits"][n - 1])
+        tokens.append(out["tokens"][n - 1])
+        if (i + 1) % ACTION_STRIDE == 0:
+            padded = np.zeros((card.clip_length, 512), np.float32)
+            padded[: len(tokens)] = np.stack(tokens)
+            model.action.run(
+                {"tokens": padded, "valid": np.arange(card.clip_length) < len(tokens)}
+            )
+    return 1000 * (time.perf_counter() - start) / len(frames)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="htt-bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model_dir", type=Path, help="model folder made by htt-export")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--frames", type=int, default=48, help="frames per pipeline run (48)")
+    parser.add_argument(
+        "--naive-frames", type=int, default=16, help="frames for the slow naive pipeline (16)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=None,
+        help="thread counts to measure (default: 1 and all cores)",
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=["onnxruntime", "torch"],
+        help="backends to measure (default: onnxruntime torch)",
+    )
+    parser.add_argument(
+        "--camera-size",
+        type=int,
+        nargs=2,
+        default=(1280, 720),
+        metavar=("W", "H"),
+        help="camera frame size (default: 1280 720)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    threads = args.threads or sorted({1, os.cpu_count() or 1})
+    base = load_model(args.model_dir)
+    card = base.card
+    frames, k = camera_stream(card.num_joints, args.frames, tuple(args.camera_size))
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "model": {
+            "folder": str(args.model_dir),
+            "dataset": card.dataset,
+            "input": [card.input_width, card.input_height],
+            "t": card.window,
+            "T": card.clip_length,
+        },
+        "camera": list(args.camera_size),
+        "runs": [],
+    }
+    configs = [
+        (b, p, n)
+        for b in args.backends
+        for p in ("fp32", "int8")
+        for n in threads
+        if not (p == "int8" and b != "onnxruntime")
+    ]
+    for backend, precision, n in configs:
+        try:
+            model = load_model(args.model_dir, backend, precision, threads=n)
+        except (EngineError, ImportError) as error:
+            print(f"skipping {backend} {precision} x{n}: {error}", file=sys.stderr)
+            continue
+        run = {
+            "backend": backend,
+            "precision": precision,
+            "threads": n,
+            **stage_times(model, frames[0], k, repeats=7),
+        }
+        run["pipeline_ms_per_frame"] = pipeline_ms_per_frame(model, frames, k)
+        run["fps"] = 1000 / run["pipeline_ms_per_frame"]
+        results["runs"].append(run)
+        print_run(run)
+
+    results["ratios"] = side_by_side(args, base, frames, k, default_threads())
+    print(json.dumps(results["ratios"], indent=2))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: int) -> dict:
+    """Trunk, streaming, naive (and int8 streaming) per-frame costs in one run, same threads."""
+    try:
+        import torch  # noqa: F401  (the trunk and naive graphs are exported from network.pt)
+
+        from htt_ros.export.onnx_export import export_benchmark_graphs
+        from htt_ros.model import HTT
+    except ImportError:
+        return {"skipped": "torch is not installed (pip install ros-htt-ros[torch])"}
+    size = (base.card.input_width, base.card.input_height)
+    with tempfile.TemporaryDirectory() as tmp:
+        net = HTT.from_checkpoint(args.model_dir / "network.pt")
+        export_benchmark_graphs(net, tmp, size)
+        trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
+        naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
+    model = load_model(args.model_dir, threads=threads)
+    image = to_network_input(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), k, size)[0]
+    trunk_ms = median_ms(lambda: trunk.run({"image": image}), repeats=15)
+    streaming_ms = pipeline_ms_per_frame(model, frames, k)
+    naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)
+    ratios = {
+        "threads": threads,
+        "trunk_ms": trunk_ms,
+        "streaming_ms_per_frame": streaming_ms,
+        "naive_ms_per_frame": naive_ms,
+        "pipeline_over_trunk": streaming_ms / trunk_ms,
+        "naive_over_streaming": naive_ms / streaming_ms,
+    }
+    try:
+        int8 = load_model(args.model_dir, precision="int8", threads=threads)
+    except EngineError as error:
+        ratios["int8"] = f"not measured: {error}"
+    else:
+        int8_ms = pipeline_ms_per_frame(int8, frames, k)
+        ratios |= {"int8_ms_per_frame": int8_ms, "int8_speedup": streaming_ms / int8_ms}
+    return ratios
+
+
+def print_run(run: dict) -> None:
+    print(
+        f"{run['backend']:>11} {run['precision']:>4} x{run['threads']}: "
+        f"convert+resize {run['conversion_resize_ms']:6.2f} ms | "
+        f"ResNet+P {run['resnet_p_step_ms']:7.2f} ms | A {run['action_ms']:6.2f} ms | "
+        f"decode {run['decoding_ms']:5.3f} ms | "
+        f"pipeline {run['pipeline_ms_per_frame']:7.2f} ms/frame = {run['fps']:5.1f} fps",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

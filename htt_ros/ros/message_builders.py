@@ -1,0 +1,146 @@
+"""Pipeline results to htt_ros messages.
+
+Every output carries the header of its source image unchanged: the pipeline is pushed each
+frame with that ``std_msgs/Header`` as the :class:`~htt_ros.streaming.results.FrameRef` ``tag``,
+and the builders copy it from there (never ``now()``, never a literal frame id).
+"""
+
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
+from std_msgs.msg import Header
+
+from htt_ros.model_card import ModelCard
+from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
+from htt_ros.ros.hand_layout import hand_slices, per_hand_skeleton
+from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult
+
+_SIDES = {"left": Hand.LEFT, "right": Hand.RIGHT}
+
+
+def source_header(frame: FrameRef) -> Header:
+    """A copy of the source image header carried as ``frame.tag`` (stamp and frame_id).
+
+    :raises TypeError: when the tag is not a ``std_msgs/Header`` (the node must push each
+        image's header as the tag).
+    """
+    tag = frame.tag
+    if not isinstance(tag, Header):
+        raise TypeError(
+            f"frame tag is {type(tag).__name__}, expected the source image's std_msgs/Header; "
+            f"push frames into the pipeline with tag=msg.header"
+        )
+    return Header(stamp=_copy_time(tag.stamp), frame_id=tag.frame_id)
+
+
+def _copy_time(stamp: Time) -> Time:
+    return Time(sec=stamp.sec, nanosec=stamp.nanosec)
+
+
+def hand_poses_msg(result: PoseResult, card: ModelCard, image_size: tuple[int, int]) -> HandPoses:
+    """The ``HandPoses`` of one frame; ``image_size`` is the source image's ``(width, height)``.
+
+    Hands follow ``card.hands`` (output order); the object is the most probable class.
+
+    :raises ValueError: when the result's shapes do not match the card (``(J, 2)`` and
+        ``(J, 3)`` joints, one probability per object) or its hands are not left/right.
+    :raises TypeError: see :func:`source_header`.
+    """
+    joints, objects = card.num_joints, len(card.labels.objects)
+    if (
+        result.joints2d.shape != (joints, 2)
+        or result.joints3d.shape != (joints, 3)
+        or result.object_probs.shape != (objects,)
+    ):
+        raise ValueError(
+            f"pose result has joints2d {result.joints2d.shape}, joints3d "
+            f"{result.joints3d.shape}, object_probs {result.object_probs.shape}; the model card "
+            f"expects ({joints}, 2), ({joints}, 3), ({objects},): the engine and model.json "
+            f"come from different model folders"
+        )
+    joints2d, joints3d = result.joints2d.tolist(), result.joints3d.tolist()
+    hands = [
+        Hand(
+            side=_SIDES[side],
+            joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
+            joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
+        )
+        for side, span in zip(card.hands, hand_slices(card), strict=True)
+    ]
+    probs = result.object_probs.astype(float).tolist()
+    best = max(range(objects), key=probs.__getitem__)
+    width, height = image_size
+    return HandPoses(
+        header=source_header(result.frame),
+        image_width=width,
+        image_height=height,
+        hands=hands,
+        object=ObjectClass(
+            class_id=best,
+            name=card.labels.objects[best],
+            confidence=probs[best],
+            probabilities=probs,
+        ),
+        complete_window=result.complete_window,
+        window_frames=result.window_frames,
+        lag_frames=result.lag_frames,
+    )
+
+
+def action_msg(result: ActionResult, card: ModelCard, top_k: int = 5) -> Action:
+    """The ``Action`` of one window, from the ``smoothed`` probabilities.
+
+    ``header`` is the newest frame's source header, ``window_start`` the oldest frame's stamp;
+    ``top_k`` holds the ``min(top_k, A)`` best classes, best first (ties by class id).
+
+    :raises ValueError: when ``top_k < 1`` or ``smoothed`` does not have one entry per action
+        of the card.
+    :raises TypeError: see :func:`source_header`.
+    """
+    actions = card.labels.actions
+    if top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if result.smoothed.shape != (len(actions),):
+        raise ValueError(
+            f"action result has {result.smoothed.shape} probabilities, the model card "
+            f"{len(actions)} actions: the engine and model.json come from different model folders"
+        )
+    scores = result.smoothed.astype(float).tolist()
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])[:top_k]
+    best = actions[ranked[0]]
+    return Action(
+        header=source_header(result.newest),
+        window_start=source_header(result.first).stamp,
+        window_frames=result.window_frames,
+        class_id=ranked[0],
+        label=best.name,
+        verb=best.verb,
+        noun=best.noun,
+        confidence=scores[ranked[0]],
+        top_k=[ClassScore(class_id=i, label=actions[i].name, score=scores[i]) for i in ranked],
+    )
+
+
+def hand_labels_msg(card: ModelCard, model_name: str, stamp: Time) -> HandLabels:
+    """The latched ``HandLabels`` of a model; ``stamp`` is when it was loaded, frame_id empty.
+
+    :raises ValueError: when the card's hands are not left/right sharing one skeleton (see
+        :func:`~htt_ros.ros.hand_layout.per_hand_skeleton`).
+    """
+    joint_names, bones = per_hand_skeleton(card)
+    labels = card.labels
+    return HandLabels(
+        header=Header(stamp=_copy_time(stamp), frame_id=""),
+        model_name=model_name,
+        dataset=card.dataset,
+        action_labels=[a.name for a in labels.actions],
+        action_verbs=[a.verb for a in labels.actions],
+        action_nouns=[a.noun for a in labels.actions],
+        object_names=list(labels.objects),
+        hands=[_SIDES[side] for side in card.hands],
+        joint_names=list(joint_names),
+        bone_parents=[parent for parent, _ in bones],
+        bone_children=[child for _, child in bones],
+        pose_window=card.window,
+        action_window=card.clip_length,
+        model_rate_hz=card.frame_rate_hz,
+    )

@@ -1,0 +1,1 @@
+"""Fakes of TensorRT, cuda-python and pycuda for the TensorRT backend tests."""
