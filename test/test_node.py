@@ -1,5 +1,6 @@
 """htt_node in its own process: parameters, validation at run time, diagnostics, Ctrl-C."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.ros
 
 
 @pytest.fixture
-def node_process():
+def node_process(tmp_path):
+    # An empty HTT_ROS_HOME: no built-in demo model, whatever other tests made.
+    env = {**os.environ, "HTT_ROS_HOME": str(tmp_path)}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -31,6 +34,7 @@ def node_process():
             "-p",
             "image_qos:=reliable",
         ],
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
