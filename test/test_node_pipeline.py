@@ -175,3 +175,32 @@ def test_overload_drops_frames_and_keeps_latency_bounded(model: Path) -> None:
     assert received >= 60 and dropped > 0
     assert int(status["frames_processed"]) + dropped <= received
     assert float(status["latency_ms_max"]) < 1000.0
+
+
+def test_compressed_input(model: Path) -> None:
+    node = start_node(model, "image_transport:=compressed")
+    try:
+        with rclpy.init():
+            recorder = Recorder()
+            sent = run_camera(recorder, "compressed", 30.0, 45, node)
+    finally:
+        stop(node)
+    assert recorder.hands and {stamp(m) for m in recorder.hands} <= sent
+    assert int(recorder.status[-1]["bad_frames"]) == 0
+
+
+def test_a_broken_model_folder_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text("{not json")
+    node = start_node(tmp_path)
+    try:
+        with rclpy.init():
+            recorder = Recorder()
+            deadline = time.monotonic() + 20
+            while not recorder.status and time.monotonic() < deadline:
+                rclpy.spin_once(recorder, timeout_sec=0.1)
+            assert node.poll() is None
+    finally:
+        output = stop(node)
+    assert recorder.status, output
+    assert "cannot load model" in recorder.status[-1]["message"]
+    assert "not valid JSON" in output and "re-export" in output
