@@ -26,11 +26,11 @@ from visualization_msgs.msg import MarkerArray
 from htt_ros.demo_model import default_model_dir
 from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import LoadedModel, load_model
-from htt_ros.geometry import pinhole_intrinsics, scale_intrinsics
 from htt_ros.model_card import ModelCardError
 from htt_ros.msg import Action, HandLabels, HandPoses
 from htt_ros.parameters import PARAMETERS, validate
 from htt_ros.ros.annotate import annotate
+from htt_ros.ros.camera_intrinsics import IntrinsicsSource
 from htt_ros.ros.frame_worker import FrameWorker
 from htt_ros.ros.image_conversion import (
     ImageConversionError,
@@ -72,8 +72,6 @@ class HttNode(Node):
         self.model: LoadedModel | None = None
         self.pipeline: StreamingPipeline | None = None
         self._lock = threading.Lock()  # the pipeline, between the worker and parameter changes
-        self._camera_info: CameraInfo | None = None
-        self._first_image_without_info: float | None = None
         self._recent_rgb: dict[int, np.ndarray] = {}
         self._last_action = None
         self._warned: dict[str, float] = {}
@@ -97,6 +95,7 @@ class HttNode(Node):
         self.info_sub = self.create_subscription(
             CameraInfo, "camera_info", self.camera_info_callback, qos
         )
+        self.intrinsics = IntrinsicsSource(self.info_sub.topic_name, self.image_sub.topic_name)
         self.worker = FrameWorker(self._process)
         self.create_timer(p("diagnostics_period_s"), self.diagnostics_callback)
         self.get_logger().info(
@@ -186,33 +185,7 @@ class HttNode(Node):
             self.worker.offer((msg, time.monotonic()))
 
     def camera_info_callback(self, msg: CameraInfo) -> None:
-        self._camera_info = msg
-
-    def _intrinsics(self, width: int, height: int) -> np.ndarray | None:
-        info = self._camera_info
-        if info is not None and info.k[0] > 0:
-            self.status.camera_problem = None
-            k = np.array(info.k, dtype=float).reshape(3, 3)
-            if (info.width, info.height) not in ((width, height), (0, 0)):
-                self._warn(
-                    f"{self.info_sub.topic_name} is for {info.width}x{info.height} images but "
-                    f"{self.image_sub.topic_name} has {width}x{height}; scaling the intrinsics"
-                )
-                k = scale_intrinsics(k, (info.width, info.height), (width, height))
-            return k
-        now = time.monotonic()
-        self._first_image_without_info = self._first_image_without_info or now
-        waited = now - self._first_image_without_info
-        hfov = self._p("default_hfov_deg")
-        if hfov > 0 and waited >= self._p("camera_info_timeout_s"):
-            self.status.camera_problem = f"no camera_info; assuming a {hfov} degree field of view"
-            return pinhole_intrinsics(width, height, hfov)
-        self.status.camera_problem = (
-            f"no valid camera_info on {self.info_sub.topic_name}: waiting (publish it, remap "
-            f"camera_info, or set default_hfov_deg to run without)"
-        )
-        self._warn(self.status.camera_problem)
-        return None
+        self.intrinsics.update(msg)
 
     def _warn(self, text: str) -> None:
         """Log ``text`` at most once per THROTTLE_S, per distinct message (rclpy's own
@@ -247,9 +220,19 @@ class HttNode(Node):
 
     def _infer(self, msg, rgb: np.ndarray, received: float) -> None:
         height, width = rgb.shape[:2]
-        k = self._intrinsics(width, height)
-        if k is None:
+        answer = self.intrinsics.for_image(
+            width,
+            height,
+            time.monotonic(),
+            self._p("default_hfov_deg"),
+            self._p("camera_info_timeout_s"),
+        )
+        self.status.camera_problem = answer.problem
+        if answer.warning:
+            self._warn(answer.warning)
+        if answer.k is None:
             return
+        k = answer.k
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         annotated = self._p("publish_annotated")
         if annotated:

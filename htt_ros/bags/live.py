@@ -1,0 +1,228 @@
+"""Live replay: the node in its own process, fed a bag at its recorded timing.
+
+A player node publishes ``/clock`` (the node runs with ``use_sim_time``) and the bag's camera
+topics (the raw CDR from the bag, unchanged), and records what the node publishes under the
+``/htt_replay`` namespace with the wall-clock time of receipt. End-to-end latency of a pose is
+its receipt time minus the publish time of the image with the same stamp (one machine, one
+monotonic clock). Dropped frames are the images the node received but never ran (its
+``frames_dropped_busy``) plus those that did not reach it.
+"""
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from htt_ros.bags.bag_io import (
+    CAMERA_INFO_TOPIC,
+    BagError,
+    BagInfo,
+    read_raw,
+    stamp_ns,
+)
+from htt_ros.bags.evaluation import PosePrediction, ReplayRun
+from htt_ros.bags.make_bag import to_time
+from htt_ros.msg import Action, HandPoses
+
+NAMESPACE = "/htt_replay"
+READY_TIMEOUT_S = 60.0
+DRAIN_S = 1.5  # after the last frame: wait this long without new output before stopping
+INFO_HEAD_START_S = 0.5  # camera_info published this long before the first image
+CLOCK_PERIOD_S = 0.05  # /clock while draining, so that the node's sim-time timers keep firing
+
+
+class BagPlayer(Node):
+    """Publishes the camera topics and /clock; records the node's outputs."""
+
+    def __init__(self, info: BagInfo, num_actions: int) -> None:
+        super().__init__("htt_bag_player")
+        reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        image_type = CompressedImage if info.compressed else Image
+        self.clock_pub = self.create_publisher(Clock, "/clock", 10)
+        self.image_pub = self.create_publisher(image_type, info.image_topic, reliable)
+        self.info_pub = self.create_publisher(CameraInfo, CAMERA_INFO_TOPIC, reliable)
+        self.num_actions = num_actions
+        self.sent_at: dict[int, float] = {}
+        self.run = ReplayRun("live")
+        self.last_output = time.monotonic()
+        self.diagnostics: dict[str, str] = {}
+        self.diagnostics_at = 0.0
+        self.hands_sub = self.create_subscription(
+            HandPoses, f"{NAMESPACE}/hands", self.hands_callback, 1000
+        )
+        self.create_subscription(Action, f"{NAMESPACE}/action", self.action_callback, 1000)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics_callback, 10)
+
+    def hands_callback(self, msg: HandPoses) -> None:
+        now = time.monotonic()
+        stamp = stamp_ns(msg)
+        self.run.poses[stamp] = PosePrediction(
+            joints3d=np.array([[p.x, p.y, p.z] for h in msg.hands for p in h.joints_3d]),
+            joints2d=np.array([[p.x, p.y] for h in msg.hands for p in h.joints_2d]),
+            object_id=msg.object.class_id,
+        )
+        if stamp in self.sent_at:
+            self.run.latencies_ms.append(1000 * (now - self.sent_at[stamp]))
+        self.last_output = now
+
+    def action_callback(self, msg: Action) -> None:
+        scores = np.zeros(self.num_actions)
+        for entry in msg.top_k:
+            scores[entry.class_id] = entry.score
+        self.run.action_scores.append((stamp_ns(msg), scores))
+        self.last_output = time.monotonic()
+
+    def diagnostics_callback(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.startswith(f"{NAMESPACE}/htt_node"):
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
+                self.diagnostics["message"] = status.message
+                self.diagnostics_at = time.monotonic()
+
+    def publish_clock(self, t_ns: int) -> None:
+        self.clock_pub.publish(Clock(clock=to_time(t_ns)))
+
+    def ready(self) -> bool:
+        return (
+            self.image_pub.get_subscription_count() > 0
+            and self.info_pub.get_subscription_count() > 0
+            and self.hands_sub.get_publisher_count() > 0
+        )
+
+
+def node_command(model: Path, info: BagInfo, params: Sequence[str]) -> list[str]:
+    """The node's command line: sim time, the bag's topics, ``params`` (``name:=value``)."""
+    image_remap = (
+        f"image/compressed:={info.image_topic}"
+        if info.compressed
+        else f"image:={info.image_topic}"
+    )
+    transport = "compressed" if info.compressed else "raw"
+    args = [
+        "-r", f"__ns:={NAMESPACE}",
+        "-r", image_remap,
+        "-r", f"camera_info:={CAMERA_INFO_TOPIC}",
+        "-p", "use_sim_time:=true",
+        "-p", f"model:={model}",
+        "-p", f"image_transport:={transport}",
+        "-p", "image_qos:=reliable",
+        "-p", "image_queue_depth:=10",
+        "-p", "diagnostics_period_s:=0.5",
+    ]  # fmt: skip
+    for param in params:
+        args += ["-p", param]
+    return [sys.executable, "-m", "htt_ros.ros.htt_node", "--ros-args", *args]
+
+
+def _stop(process: subprocess.Popen) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0]
+
+
+def run_live(
+    model: Path, bag: Path, info: BagInfo, num_actions: int, rate: float, params: Sequence[str]
+) -> ReplayRun:
+    """Play ``bag`` into a fresh node at ``rate`` x recorded speed and record its outputs.
+
+    :raises BagError: when the node exits early or does not come up (its log is quoted).
+    """
+    process = subprocess.Popen(
+        node_command(model, info, params),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        with rclpy.init():
+            player = BagPlayer(info, num_actions)
+            executor = SingleThreadedExecutor()
+            executor.add_node(player)
+            spinner = threading.Thread(target=executor.spin, daemon=True)
+            spinner.start()
+            try:
+                _play(player, process, bag, info, rate)
+            finally:
+                executor.shutdown()
+                spinner.join(5)
+            run = player.run
+            run.details["node"] = player.diagnostics
+    finally:
+        log = _stop(process)
+    diagnostics = run.details["node"]
+    if not diagnostics:
+        raise BagError(f"the node published no diagnostics; its log:\n{log[-3000:]}")
+    received = int(diagnostics["frames_received"])
+    run.dropped_frames = int(diagnostics["frames_dropped_busy"]) + run.frames_sent - received
+    return run
+
+
+def _play(
+    player: BagPlayer, process: subprocess.Popen, bag: Path, info: BagInfo, rate: float
+) -> None:
+    topics = [info.image_topic, CAMERA_INFO_TOPIC]
+    messages = read_raw(bag, topics)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    first = next(messages, None)
+    if first is None:
+        raise BagError(f"{bag} has no messages on {', '.join(topics)}")
+    while not player.ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise BagError(
+                f"the node did not subscribe to {info.image_topic} within {READY_TIMEOUT_S} s; "
+                f"its log:\n{_stop(process)[-3000:]}"
+            )
+        player.publish_clock(first[2])
+        time.sleep(0.1)
+    # The node drops images that come before any camera_info: give it the first one ahead.
+    info_msg = next((raw for topic, _, _, raw in read_raw(bag, [CAMERA_INFO_TOPIC])), None)
+    if info_msg is None:
+        raise BagError(f"{bag} has no {CAMERA_INFO_TOPIC} messages; the node needs them")
+    player.info_pub.publish(info_msg)
+    time.sleep(INFO_HEAD_START_S)
+    run, t0 = player.run, first[2]
+    start = time.monotonic()
+    for topic, _, log_ns, raw in [first, *messages]:
+        delay = start + (log_ns - t0) / 1e9 / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        if process.poll() is not None:
+            raise BagError(f"the node exited during replay; its log:\n{_stop(process)[-3000:]}")
+        player.publish_clock(log_ns)
+        if topic == CAMERA_INFO_TOPIC:
+            player.info_pub.publish(raw)
+            continue
+        player.sent_at[stamp_ns(deserialize_message(raw, player.image_pub.msg_type))] = (
+            time.monotonic()
+        )
+        player.image_pub.publish(raw)
+        run.frames_sent += 1
+    last_sent, sim = time.monotonic(), log_ns
+    # Until the outputs stop and a diagnostics status newer than the last output has come.
+    while (
+        time.monotonic() - player.last_output < DRAIN_S
+        or player.diagnostics_at <= player.last_output
+    ):
+        if time.monotonic() - last_sent > 10 * DRAIN_S + 10:
+            break
+        sim += round(CLOCK_PERIOD_S * rate * 1e9)
+        player.publish_clock(sim)
+        time.sleep(CLOCK_PERIOD_S)
+    run.wall_s = player.last_output - start

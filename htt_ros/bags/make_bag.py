@@ -1,0 +1,354 @@
+"""``htt-make-bag``: data set sequences into a rosbag2 directory, as a camera would record them.
+
+Topics (``frame_id`` ``camera_optical`` on all headers):
+
+- ``/camera/image_raw`` (sensor_msgs/Image, rgb8) or, with ``--compressed``,
+  ``/camera/image_raw/compressed`` (sensor_msgs/CompressedImage, JPEG);
+- ``/camera/camera_info`` (sensor_msgs/CameraInfo), one per image, same header;
+- ``/ground_truth/hands`` (htt_ros/HandPoses), one per image, same header: the true joints and
+  object (probabilities one-hot);
+- ``/ground_truth/action`` (htt_ros/Action), one per sequence at its last frame: the true action,
+  ``window_start`` the first frame's stamp, ``window_frames`` the sequence length;
+- ``/ground_truth/labels`` (htt_ros/HandLabels), once at the start: the data set's label names.
+
+Frames are stamped at the camera rate (30 Hz), sequences one after another with ``--gap``
+seconds between them, longer than the node's ``max_gap_s`` so that replay resets its history at
+each new sequence. Log time equals header stamp.
+
+Messages are built as rclpy messages and serialised by rclpy itself (``serialize_message``), so
+the bag holds exactly the bytes a ROS publisher sends; rosbags only writes the container (its
+typestore, with the htt_ros messages registered from their ``.msg`` files, supplies the message
+definitions and RIHS01 type hashes of the metadata).
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
+from sensor_msgs.msg import CompressedImage
+from std_msgs.msg import Header
+from tqdm import tqdm
+
+from htt_ros.bags.bag_io import (
+    CAMERA_INFO_TOPIC,
+    COMPRESSED_TOPIC,
+    GT_ACTION_TOPIC,
+    GT_HANDS_TOPIC,
+    GT_LABELS_TOPIC,
+    IMAGE_TOPIC,
+    STORAGES,
+    BagError,
+    BagWriter,
+)
+from htt_ros.data import DatasetError, generate_sequence, load_fpha, load_h2o, synthetic_labels
+from htt_ros.labels import LabelSet
+from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
+from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
+from htt_ros.skeleton import BONES, HAND_LEFT, JOINT_NAMES, hands_for_joint_count
+
+LAYOUTS = ("fpha", "h2o", "synthetic-fpha", "synthetic-h2o")
+FRAME_ID = "camera_optical"
+START_NS = 1_700_000_000 * 1_000_000_000  # first stamp: a plausible wall-clock time, never 0
+NS_PER_S = 1_000_000_000
+
+
+@dataclass
+class BagSequence:
+    """One sequence to write: ``joints3d (F, J, 3)`` metres, ``joints2d (F, J, 2)`` pixels,
+    ``intrinsics (3, 3)``; ``frames()`` returns ``(F, H, W, 3)`` uint8 RGB."""
+
+    key: str
+    action: int
+    object: int
+    joints3d: np.ndarray
+    joints2d: np.ndarray
+    intrinsics: np.ndarray
+    fps: float
+    frames: Callable[[], np.ndarray]
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.joints3d)
+
+
+def dataset_sequences(
+    root: Path, layout: str, split: str, count: int | None
+) -> tuple[LabelSet, list[BagSequence]]:
+    """The first ``count`` (all when None) sequences of a split of an FPHA or H2O folder."""
+    dataset = (load_fpha if layout == "fpha" else load_h2o)(root, split)
+    picks = range(len(dataset) if count is None else min(count, len(dataset)))
+    sequences = [
+        BagSequence(
+            key=(s := dataset[i]).key,
+            action=s.action,
+            object=s.object,
+            joints3d=s.joints3d,
+            joints2d=s.joints2d,
+            intrinsics=s.intrinsics,
+            fps=s.fps,
+            frames=lambda i=i: dataset.frames(i),
+        )
+        for i in picks
+    ]
+    return dataset.labels, sequences
+
+
+def synthetic_sequences(
+    layout: str, count: int, frames: int, seed: int
+) -> tuple[LabelSet, list[BagSequence]]:
+    """``count`` sequences straight from the synthetic generator (actions in turn, rendered when
+    written)."""
+    labels = synthetic_labels(layout)
+    sequences = []
+    for i in range(count):
+        action = i % len(labels.actions)
+        truth = generate_sequence(layout, action, frames, seed=(seed, i), render=False)
+
+        def render(action: int = action, i: int = i) -> np.ndarray:
+            return generate_sequence(layout, action, frames, seed=(seed, i)).images
+
+        sequences.append(
+            BagSequence(
+                key=f"synthetic-{layout}/{seed}/{i}",
+                action=action,
+                object=truth.object,
+                joints3d=truth.joints3d,
+                joints2d=truth.joints2d,
+                intrinsics=truth.intrinsics,
+                fps=truth.fps,
+                frames=render,
+            )
+        )
+    return labels, sequences
+
+
+def to_time(ns: int) -> Time:
+    return Time(sec=ns // NS_PER_S, nanosec=ns % NS_PER_S)
+
+
+def labels_msg(labels: LabelSet, stamp: Time) -> HandLabels:
+    """The data set's label names as a HandLabels (model fields empty: no model made this)."""
+    hands = hands_for_joint_count(labels.num_joints)
+    return HandLabels(
+        header=Header(stamp=stamp, frame_id=""),
+        dataset=labels.name,
+        action_labels=[a.name for a in labels.actions],
+        action_verbs=[a.verb for a in labels.actions],
+        action_nouns=[a.noun for a in labels.actions],
+        object_names=list(labels.objects),
+        hands=[Hand.LEFT if h == HAND_LEFT else Hand.RIGHT for h in hands],
+        joint_names=list(JOINT_NAMES),
+        bone_parents=[a for a, _ in BONES],
+        bone_children=[b for _, b in BONES],
+    )
+
+
+def ground_truth_hands(
+    seq: BagSequence, index: int, labels: LabelSet, header: Header, size: tuple[int, int]
+) -> HandPoses:
+    """The true hands and object of frame ``index`` (``size`` = image ``(width, height)``)."""
+    hands = hands_for_joint_count(labels.num_joints)
+    per_hand = labels.num_joints // len(hands)
+    joints3d, joints2d = seq.joints3d[index].tolist(), seq.joints2d[index].tolist()
+    probabilities = [0.0] * len(labels.objects)
+    probabilities[seq.object] = 1.0
+    return HandPoses(
+        header=header,
+        image_width=size[0],
+        image_height=size[1],
+        hands=[
+            Hand(
+                side=Hand.LEFT if side == HAND_LEFT else Hand.RIGHT,
+                joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
+                joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
+            )
+            for h, side in enumerate(hands)
+            if (span := slice(h * per_hand, (h + 1) * per_hand))
+        ],
+        object=ObjectClass(
+            class_id=seq.object,
+            name=labels.objects[seq.object],
+            confidence=1.0,
+            probabilities=probabilities,
+        ),
+        complete_window=True,
+        window_frames=1,
+    )
+
+
+def ground_truth_action(seq: BagSequence, labels: LabelSet, header: Header, start: Time) -> Action:
+    """The sequence's true action, stamped with its last frame."""
+    action = labels.actions[seq.action]
+    return Action(
+        header=header,
+        window_start=start,
+        window_frames=seq.num_frames,
+        class_id=seq.action,
+        label=action.name,
+        verb=action.verb,
+        noun=action.noun,
+        confidence=1.0,
+        top_k=[ClassScore(class_id=seq.action, label=action.name, score=1.0)],
+    )
+
+
+def compressed_msg(rgb: np.ndarray, header: Header, quality: int) -> CompressedImage:
+    """A JPEG CompressedImage as image_transport's compressed publisher writes it."""
+    ok, jpeg = cv2.imencode(
+        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    if not ok:
+        raise BagError(f"JPEG encoding of a {rgb.shape} frame failed")
+    return CompressedImage(header=header, format="rgb8; jpeg compressed bgr8", data=jpeg.tobytes())
+
+
+def write_bag(
+    out: Path,
+    labels: LabelSet,
+    sequences: Sequence[BagSequence],
+    compressed: bool = False,
+    storage: str = "mcap",
+    gap_s: float = 1.0,
+    jpeg_quality: int = 90,
+    progress: bool = True,
+) -> int:
+    """Write ``sequences`` into a new bag at ``out`` (layout in the module docstring); returns
+    the number of frames written.
+
+    :raises BagError: when ``out`` exists or ``storage`` is unknown.
+    """
+    total = sum(s.num_frames for s in sequences)
+    bar = tqdm(total=total, desc=f"writing {out.name}", unit="frame", disable=not progress)
+    image_topic = COMPRESSED_TOPIC if compressed else IMAGE_TOPIC
+    t_ns = START_NS
+    with BagWriter(out, storage) as bag:
+        bag.write(GT_LABELS_TOPIC, labels_msg(labels, to_time(t_ns)), t_ns)
+        for seq in sequences:
+            period_ns = round(NS_PER_S / seq.fps)
+            first = to_time(t_ns)
+            frames = seq.frames()
+            height, width = frames.shape[1:3]
+            for index, rgb in enumerate(frames):
+                header = Header(stamp=to_time(t_ns), frame_id=FRAME_ID)
+                image = (
+                    compressed_msg(rgb, header, jpeg_quality)
+                    if compressed
+                    else rgb_to_image_msg(rgb, header)
+                )
+                bag.write(
+                    CAMERA_INFO_TOPIC, camera_info_msg(seq.intrinsics, width, height, header), t_ns
+                )
+                bag.write(image_topic, image, t_ns)
+                truth = ground_truth_hands(seq, index, labels, header, (width, height))
+                bag.write(GT_HANDS_TOPIC, truth, t_ns)
+                if index == len(frames) - 1:
+                    bag.write(
+                        GT_ACTION_TOPIC, ground_truth_action(seq, labels, header, first), t_ns
+                    )
+                t_ns += period_ns
+                bar.update()
+            t_ns += round(gap_s * NS_PER_S) - period_ns
+    bar.close()
+    return total
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="htt-make-bag",
+        description=(
+            "Write data set sequences into a rosbag2 directory: camera images at the camera's "
+            "rate, CameraInfo, and the ground truth on /ground_truth/* in htt_ros messages."
+        ),
+        epilog=(
+            "Examples: htt-make-bag data/fpha bags/fpha_test --layout fpha; "
+            "htt-make-bag bags/synth --layout synthetic-h2o --sequences 4 (no data folder)"
+        ),
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="[DATA_DIR] OUT_BAG",
+        help="data set folder (not for synthetic-* layouts) and the bag folder to create",
+    )
+    parser.add_argument("--layout", required=True, choices=LAYOUTS, help="data set layout")
+    parser.add_argument("--split", default="test", help="data set split to write (default: test)")
+    parser.add_argument(
+        "--sequences",
+        type=int,
+        default=None,
+        help="number of sequences (default: the whole split; 4 for synthetic-*)",
+    )
+    parser.add_argument(
+        "--frames", type=int, default=64, help="frames per synthetic sequence (default: 64)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="synthetic seed (default: 0)")
+    parser.add_argument(
+        "--compressed", action="store_true", help="JPEG CompressedImage instead of raw rgb8"
+    )
+    parser.add_argument(
+        "--jpeg-quality", type=int, default=90, help="JPEG quality 1-100 (default: 90)"
+    )
+    parser.add_argument(
+        "--storage", choices=tuple(STORAGES), default="mcap", help="storage (default: mcap)"
+    )
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=1.0,
+        help="seconds between sequences; above the node's max_gap_s so replay resets "
+        "(default: 1.0)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    synthetic = args.layout.startswith("synthetic-")
+    if len(args.paths) != (1 if synthetic else 2):
+        parser.error(
+            "synthetic-* layouts take only OUT_BAG (the generator needs no folder)"
+            if synthetic
+            else f"the {args.layout} layout takes DATA_DIR and OUT_BAG"
+        )
+    if (args.sequences is not None and args.sequences < 1) or args.frames < 1:
+        parser.error("--sequences and --frames must be >= 1")
+    out = Path(args.paths[-1])
+    try:
+        if synthetic:
+            layout = args.layout.removeprefix("synthetic-")
+            count = args.sequences or 4
+            labels, sequences = synthetic_sequences(layout, count, args.frames, args.seed)
+        else:
+            labels, sequences = dataset_sequences(
+                Path(args.paths[0]), args.layout, args.split, args.sequences
+            )
+        if not sequences:
+            raise BagError(f"split {args.split!r} of {args.paths[0]} has no sequences")
+        frames = write_bag(
+            out,
+            labels,
+            sequences,
+            compressed=args.compressed,
+            storage=args.storage,
+            gap_s=args.gap,
+            jpeg_quality=args.jpeg_quality,
+            progress=not args.quiet,
+        )
+    except (BagError, DatasetError) as error:
+        print(f"htt-make-bag: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"wrote {frames} frames of {len(sequences)} sequences to {out} ({args.storage})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

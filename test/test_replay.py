@@ -1,0 +1,128 @@
+"""htt-replay on a small bag with a small random-weight model: the offline report, and offline and
+live replay giving the same predictions for the same frames."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from htt_ros.bags.bag_io import BagWriter, bag_info
+from htt_ros.bags.make_bag import synthetic_sequences, to_time, write_bag
+from htt_ros.bags.replay import main
+from htt_ros.data import synthetic_labels
+from htt_ros.export.cli import main as export_main
+from htt_ros.model import HTT, HTTConfig, save_checkpoint
+from htt_ros.ros.image_messages import rgb_to_image_msg
+
+FIGURES = {"pck.png", "confusion.png", "latency.png", "frames.png"}
+REPORT_KEYS = {
+    "mode", "dataset", "frames_in_bag", "frames_sent", "poses", "poses_matched",
+    "dropped_frames", "pose", "object_accuracy", "action", "latency_ms", "throughput",
+    "details", "model", "bag", "backend", "figures",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    """A random-weight network with the synthetic FPHA label set, 112x64 input, T=16."""
+    folder = tmp_path_factory.mktemp("replay_model") / "synthetic_fpha"
+    labels = synthetic_labels("fpha")
+    torch.manual_seed(0)
+    config = HTTConfig.for_dataset(
+        "fpha", clip_length=16, num_actions=len(labels.actions), num_objects=len(labels.objects)
+    )
+    save_checkpoint(folder.with_suffix(".pth"), HTT(config, labels=labels))
+    args = [str(folder.with_suffix(".pth")), str(folder), "--input-size", "112", "64"]
+    assert export_main(args) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory) -> Path:
+    labels, sequences = synthetic_sequences("fpha", count=2, frames=36, seed=1)
+    path = tmp_path_factory.mktemp("replay_bag") / "bag"
+    write_bag(path, labels, sequences, progress=False)
+    return path
+
+
+def run(model: Path, bag: Path, out: Path, *args: str) -> dict:
+    assert main([str(model), str(bag), "--out", str(out), "--quiet", *args]) == 0
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def offline(model: Path, bag: Path, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("offline")
+    return run(model, bag, out), out
+
+
+def test_offline_report_has_every_key_and_figure(offline) -> None:
+    report, out = offline
+    assert set(report) == REPORT_KEYS
+    assert set(report["figures"]) == FIGURES
+    for name in FIGURES:
+        assert (out / name).stat().st_size > 5000
+    assert report["frames_sent"] == report["frames_in_bag"] == 72
+    assert report["poses"] == report["poses_matched"] == 36  # 30 Hz camera, 15 Hz model
+    assert set(report["pose"]) == {"joints3d", "joints3d_cent"}
+    assert report["pose"]["joints3d"]["num_frames"] == 36
+    assert set(report["latency_ms"]) == {"count", "p50", "p90", "p99", "max", "mean"}
+    action = report["action"]
+    assert action["sequences"] == 2 and action["sequences_without_action"] == 0
+    assert 0.0 <= action["video_accuracy"] <= 1.0 and action["labels"] == [0, 1]
+    assert report["details"]["resets"] == 1  # the gap between the sequences
+    summary = (out / "summary.txt").read_text()
+    assert "MEPE joints3d (mm)" in summary and "latency ms p50/p90/p99/max" in summary
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_live_replay_predicts_what_offline_replay_does(model, bag, offline, tmp_path) -> None:
+    from htt_ros.bags.evaluation import ReplayRun, evaluate, read_ground_truth, write_report
+    from htt_ros.bags.live import run_live
+    from htt_ros.bags.replay import run_offline
+    from htt_ros.engines.loader import load_model
+    from htt_ros.streaming.pipeline import StreamingConfig
+
+    info = bag_info(bag)
+    live: ReplayRun = run_live(model, bag, info, 24, 0.5, ["action_stride:=8"])
+    assert live.dropped_frames == 0 and live.frames_sent == 72, live.details
+    reference = run_offline(load_model(model), bag, info, StreamingConfig())
+    assert set(live.poses) == set(reference.poses) and len(live.poses) == 36
+    for stamp, pose in reference.poses.items():
+        assert np.abs(live.poses[stamp].joints3d - pose.joints3d).max() < 1e-4
+        assert np.abs(live.poses[stamp].joints2d - pose.joints2d).max() < 1e-2  # float32 pixels
+        assert live.poses[stamp].object_id == pose.object_id
+    assert [s for s, _ in live.action_scores] == [s for s, _ in reference.action_scores]
+    for (_, top_k), (_, probs) in zip(live.action_scores, reference.action_scores, strict=True):
+        listed = top_k > 0
+        assert np.allclose(top_k[listed], probs[listed], atol=1e-6)
+    assert live.latencies_ms and len(live.latencies_ms) == 36
+    # The live report of that run.
+    truth = read_ground_truth(bag)
+    report, curves = evaluate(live, truth, 24)
+    write_report(tmp_path, report, curves, live, truth, bag, info.image_topic)
+    assert report["mode"] == "live" and set(report["figures"]) == FIGURES
+    assert report["action"]["predictions"] == offline[0]["action"]["predictions"]
+    assert report["action"]["scores_from"] == "Action.top_k"
+
+
+def test_a_bag_without_ground_truth_is_refused(model: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "camera_only"
+    with BagWriter(path) as writer:
+        image = rgb_to_image_msg(np.zeros((4, 6, 3), np.uint8), to_time_header())
+        writer.write("/camera/image_raw", image, 1)
+    assert main([str(model), str(path), "--out", str(tmp_path / "r")]) == 2
+    error = capsys.readouterr().err
+    assert (
+        "lacks /ground_truth/hands" in error
+        and "/camera/image_raw (sensor_msgs/msg/Image, 1)" in error
+    )
+
+
+def to_time_header():
+    from std_msgs.msg import Header
+
+    return Header(stamp=to_time(1), frame_id="cam")
