@@ -154,7 +154,7 @@ class HttNode(Node):
         if not Path(folder, "model.json").is_file():
             self.status.model_error = (
                 f"no model folder at {folder}: set the parameter model:=<folder> (htt-export "
-                f"makes one from a checkpoint; htt-demo makes the built-in demo model)"
+                f"makes one from a checkpoint; scripts/demo.sh makes the built-in demo model)"
             )
             self.get_logger().error(self.status.model_error)
             return

@@ -1,8 +1,8 @@
-"""``htt-demo``: the whole node on a synthetic egocentric camera, no hardware or data needed.
+"""``htt-camera-demo``: the node on a live synthetic egocentric camera, no hardware needed.
 
-Makes the built-in demo model on first use (see htt_ros.demo_model), starts two processes,
-``synthetic_camera`` and ``htt_node``, wired over DDS as on a robot, prints once a second what
-the node publishes and reports, and stops them after ``--seconds``.
+Starts two processes, ``synthetic_camera`` and ``htt_node``, wired over DDS as on a robot,
+prints once a second what the node publishes and reports, and stops them after ``--seconds``.
+The model is the built-in default one (made by the demo, ``scripts/demo.sh``) or ``--model``.
 """
 
 import argparse
@@ -11,17 +11,18 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
-from htt_ros.demo_model import ensure_demo_model
+from htt_ros.demo_model import default_model_dir
 from htt_ros.msg import Action, HandPoses
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="htt-demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="htt-camera-demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to run (20)")
     parser.add_argument("--model", default="", help="model folder (default: the demo model)")
     parser.add_argument("--rate", type=float, default=30.0, help="camera rate, Hz (30)")
@@ -83,7 +84,14 @@ class Listener(Node):
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    model = args.model or str(ensure_demo_model())
+    model = args.model or str(default_model_dir())
+    if not Path(model, "model.json").is_file():
+        print(
+            f"no model folder at {model}: run scripts/demo.sh once (it trains and exports the "
+            f"demo model there) or pass --model",
+            file=sys.stderr,
+        )
+        return 2
     print(f"model: {model}", flush=True)
     camera = start(
         "htt_ros.ros.synthetic_camera", "-r", "__ns:=/camera", "-p", f"rate_hz:={args.rate}"
