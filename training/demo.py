@@ -75,6 +75,24 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="replay this bag (from htt-make-bag) instead of the synthetic one",
     )
     parser.add_argument("--rate", type=float, default=1.0, help="bag play rate (1.0)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIG,
+        help="training config (default: training/configs/synthetic.yaml)",
+    )
+    parser.add_argument(
+        "--sequences",
+        type=int,
+        default=DATA["sequences"],
+        help=f"synthetic sequences to make (default: {DATA['sequences']})",
+    )
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=DATA["frames"],
+        help=f"frames per synthetic sequence (default: {DATA['frames']})",
+    )
     return parser
 
 
@@ -89,14 +107,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.checkpoint is None:
         if not (data / "htt_synth_done").is_file():
-            t0 = step(f"synthesising {DATA['sequences']} sequences into {data}")
-            write_dataset(data, "fpha", workers=2, **DATA)
+            t0 = step(f"synthesising {args.sequences} sequences into {data}")
+            sizes = DATA | {"sequences": args.sequences, "frames": args.frames}
+            write_dataset(data, "fpha", workers=2, **sizes)
             (data / "htt_synth_done").write_text("ok\n")
             print(f"done in {time.monotonic() - t0:.0f} s")
         checkpoint = run_dir / "checkpoint.pth"
         if not (run_dir / "finished").is_file():
-            t0 = step(f"training on the CPU ({CONFIG.relative_to(REPO)}) into {run_dir}")
-            resume = ["--resume"] if checkpoint.is_file() else ["--config", str(CONFIG)]
+            t0 = step(f"training on the CPU ({args.config}) into {run_dir}")
+            resume = ["--resume"] if checkpoint.is_file() else ["--config", str(args.config)]
             run("training.train", *resume, "--data", str(data), "--out", str(run_dir))
             (run_dir / "finished").write_text("ok\n")
             print(f"done in {time.monotonic() - t0:.0f} s")
@@ -104,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = args.checkpoint
     if not (model / "model.json").is_file():
         step(f"exporting {checkpoint} to the model folder {model}")
-        width, height = yaml.safe_load(CONFIG.read_text())["data"]["image_size"]
+        width, height = yaml.safe_load(args.config.read_text())["data"]["image_size"]
         size = [] if args.checkpoint else ["--input-size", str(width), str(height)]
         run("htt_ros.export.cli", str(checkpoint), str(model), *size)
     if args.bag is None and not (bag / "metadata.yaml").is_file():
