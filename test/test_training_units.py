@@ -8,17 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DistributedSampler
 
 from htt_ros.data import IMAGE_SIZE, Sequence, SequenceDataset
 from htt_ros.data.dataset import project
 from htt_ros.data.fpha import INTRINSICS
 from htt_ros.labels import Action, LabelSet
+from htt_ros.model.decoding import decode_25d
 from training.augment import augment_clip
 from training.clips import ClipDataset, ClipSpec, clip_frames, clip_starts
 from training.config import AugmentSection, Config, ConfigError, LossSection, load_config
-from training.distributed import DistInfo
+from training.distributed import DistInfo, EpochSampler
 from training.engine import NonFiniteLossError, train_one_epoch
-from training.losses import htt_loss
+from training.experiments.claims import settings
+from training.losses import htt_loss, mean_raw_pose
 from training.train import cli
 
 LABELS = LabelSet("toy", (Action("lift_ball", "lift", "ball"),), ("ball",), 21)
@@ -213,6 +216,17 @@ def test_loss_terms_match_hand_computed_values_and_skip_padding() -> None:
     assert weighted.item() == pytest.approx(3.0 + 1.0 + 3 * math.log(4.0 / 3.0), rel=1e-6)
 
 
+def test_mean_raw_pose_decodes_to_the_mean_2d_pose_and_depth() -> None:
+    data, size = _dataset([5, 7]), (64, 36)
+    raw = torch.from_numpy(mean_raw_pose(data, size)).float()  # [J, 3]
+    intrinsics = torch.from_numpy(np.diag([64 / 480, 36 / 270, 1.0]) @ INTRINSICS).float()
+    joints2d, depth, _ = decode_25d(raw, intrinsics, size)
+    joints3d = np.concatenate([s.joints3d for s in data.sequences])
+    uv = np.concatenate([s.joints2d for s in data.sequences]) * 64 / 480
+    assert np.allclose(depth.numpy(), joints3d[..., 2].mean(0), atol=1e-5)
+    assert np.allclose(joints2d.numpy(), uv.mean(0), atol=1e-3)
+
+
 def test_loss_with_every_frame_padded_is_action_only() -> None:
     outputs, batch = _loss_inputs()
     batch["not_padding"] = torch.zeros(1, 2)
@@ -242,6 +256,26 @@ def test_non_finite_loss_stops_training() -> None:
     info = DistInfo(0, 1, 0, torch.device("cpu"))
     with pytest.raises(NonFiniteLossError, match="non-finite loss at epoch 1, step 1"):
         train_one_epoch(model, [batch], optimizer, LossSection(), (64, 36), 0, info)
+
+
+def test_epoch_sampler_matches_distributed_sampler_and_draws_fresh_subsets() -> None:
+    ranks = [DistInfo(r, 2, r, torch.device("cpu")) for r in range(2)]
+    full = [EpochSampler(11, info, seed=3) for info in ranks]
+    reference = [DistributedSampler(range(11), 2, r, shuffle=True, seed=3) for r in range(2)]
+    for sampler in (*full, *reference):
+        sampler.set_epoch(1)
+    assert [list(s) for s in full] == [list(s) for s in reference]
+    subset = [EpochSampler(11, info, seed=3, per_epoch=5) for info in ranks]
+    drawn = []
+    for epoch in range(2):
+        for sampler in subset:
+            sampler.set_epoch(epoch)
+        items = [i for s in subset for i in s]
+        assert len(items) == 6 and all(len(s) == 3 for s in subset) and len(set(items)) == 5
+        drawn.append(set(items))
+    assert drawn[0] != drawn[1]
+    with pytest.raises(ConfigError, match=r"train\.clips_per_epoch"):
+        Config.from_dict({"train": {"clips_per_epoch": -1}})
 
 
 # -- configs and errors --------------------------------------------------------------------------
@@ -309,3 +343,20 @@ def test_cli_reports_bad_inputs_without_a_traceback(
     )
     err = capsys.readouterr().err
     assert "action_object_info.txt" in err and "Traceback" not in err
+
+
+def test_claims_pairs_differ_only_in_t_or_T_with_equal_frames_per_step() -> None:
+    base = Config.from_dict(
+        {
+            "model": {"window": 4, "clip_length": 16},
+            "train": {"batch_size": 4, "clips_per_epoch": 400},
+        }
+    )
+    runs = {s.name: s.config for s in settings(base, [16, 1], [16, 64])}
+    assert [runs["pose_t16"].model.window, runs["pose_t1"].model.window] == [16, 1]
+    long = runs["action_T64"]
+    assert (long.model.clip_length, long.model.window) == (64, 4)
+    assert (long.train.batch_size, long.train.clips_per_epoch) == (1, 100)
+    assert runs["action_T16"] == runs["pose_t16"].replace("model", window=4) == base
+    with pytest.raises(ConfigError, match="not a multiple"):
+        settings(base.replace("train", batch_size=2), [16], [64])

@@ -6,8 +6,9 @@ A config file has five sections, each optional (missing keys take the defaults b
     data:    {dataset, train_split, val_split, image_size, spacing, workers, cache}
     augment: {enabled, translate, blur_radius, brightness, contrast, saturation, hue}
     loss:    {hand_2d, hand_z, object, action}
-    train:   {epochs, batch_size, eval_batch_size, lr, weight_decay, lr_step, lr_gamma, seed,
-              pretrained, frozen_batchnorm, eval_every, snapshot_every}
+    train:   {epochs, clips_per_epoch, batch_size, eval_batch_size, lr, weight_decay, lr_step,
+              lr_gamma, seed, pretrained, frozen_batchnorm, init_mean_pose, eval_every,
+              snapshot_every}
 
 Unknown keys and bad values raise :class:`ConfigError` naming the key and what is allowed.
 """
@@ -95,11 +96,18 @@ class TrainSection:
     """Optimisation (Adam, StepLR stepped per epoch) and run schedule.
 
     ``frozen_batchnorm``: the authors run the network in eval mode while training, so batch-norm
-    uses its (ImageNet) running statistics and never updates them. ``eval_every``: validate every
-    N epochs (and after the last). ``snapshot_every``: keep ``checkpoint_<epoch>.pth`` every N.
+    uses its (ImageNet) running statistics and never updates them. ``init_mean_pose``: a new
+    run starts the pose head's output bias at the training set's mean 2.5D pose (from scratch
+    at reduced resolution fx is small, so the mean depth needs raw outputs of ~10, which Adam
+    takes thousands of steps to reach from 0, i.e. Z = 0.4 m). ``clips_per_epoch``: train each
+    epoch on a fresh random subset of that many training clips (0: every clip, the paper's
+    epoch), so short runs get more, cheaper epochs (evaluations, LR steps). ``eval_every``:
+    validate every N epochs (and after the last). ``snapshot_every``: keep
+    ``checkpoint_<epoch>.pth`` every N.
     """
 
     epochs: int = 45
+    clips_per_epoch: int = 0
     batch_size: int = 2
     eval_batch_size: int = 8
     lr: float = 3e-5
@@ -109,6 +117,7 @@ class TrainSection:
     seed: int = 0
     pretrained: bool = True
     frozen_batchnorm: bool = True
+    init_mean_pose: bool = False
     eval_every: int = 5
     snapshot_every: int = 5
 
@@ -253,6 +262,8 @@ def _check_values(cfg: Config) -> None:
             f"e.g. [480, 270], [256, 144], [128, 72], [64, 36]) because decoding uses fx for "
             f"both axes, and be at least [32, 18]"
         )
+    if t.clips_per_epoch < 0:
+        raise ConfigError(f"train.clips_per_epoch: must be >= 0 (0: all), got {t.clips_per_epoch}")
     if d.workers < 0:
         raise ConfigError(f"data.workers: must be >= 0, got {d.workers}")
     for key, value in (

@@ -30,7 +30,7 @@ from htt_ros.metrics import hand_pose_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
-DATA = {"sequences": 120, "frames": 48, "subjects": 4, "seed": 0}
+DATA = {"sequences": 192, "frames": 48, "subjects": 4, "seed": 0}
 
 
 def step(text: str) -> float:

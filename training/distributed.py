@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import random
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +23,9 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.utils.data import Sampler
+
+from training.config import ConfigError
 
 T = TypeVar("T")
 LOG = logging.getLogger("training")
@@ -70,6 +75,17 @@ def init_distributed(device: str | None = None) -> DistInfo:
             timeout=timedelta(minutes=30),
         )
     return DistInfo(rank, world_size, local_rank, dev)
+
+
+def run(device: str, job: Callable[[DistInfo], None]) -> None:
+    """Set up this process's rank, run ``job`` with it, and always tear the group down."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: torch sees no CUDA device; use --device cpu")
+    info = init_distributed(device)
+    try:
+        job(info)
+    finally:
+        cleanup()
 
 
 def cleanup() -> None:
@@ -133,6 +149,43 @@ def shard(num_items: int, info: DistInfo) -> list[int]:
     """This rank's items ``rank, rank + world, ...`` of ``range(num_items)``; unlike
     ``DistributedSampler`` nothing is repeated, so gathered evaluation counts each item once."""
     return list(range(info.rank, num_items, info.world_size))
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffled training items of one epoch for this rank, optionally a fresh random subset.
+
+    Each epoch permutes ``range(num_items)`` with a generator seeded by ``seed + epoch`` (the
+    same on every rank), keeps the first ``per_epoch`` items (0: all of them), wraps around to a
+    multiple of the world size and yields this rank's share ``rank, rank + world, ...``. With
+    ``per_epoch=0`` the order is exactly ``DistributedSampler(shuffle=True)``'s.
+    """
+
+    def __init__(self, num_items: int, info: DistInfo, seed: int = 0, per_epoch: int = 0) -> None:
+        if per_epoch < 0:
+            raise ValueError(f"per_epoch must be >= 0, got {per_epoch}")
+        self.num_items = num_items
+        self.info = info
+        self.seed = seed
+        self.epoch = 0
+        drawn = min(per_epoch, num_items) if per_epoch else num_items
+        self.num_samples = math.ceil(drawn / info.world_size)
+        self.drawn = drawn
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the permutation (and subset) of ``epoch``."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + self.epoch)
+        order = torch.randperm(self.num_items, generator=generator).tolist()[: self.drawn]
+        total = self.num_samples * self.info.world_size
+        if order:
+            order = (order * math.ceil(total / len(order)))[:total]
+        return iter(order[self.info.rank : total : self.info.world_size])
 
 
 def parameter_digest(module: torch.nn.Module) -> str:

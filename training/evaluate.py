@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from htt_ros.data import DatasetError, SequenceDataset
 from htt_ros.metrics import confusion_matrix, hand_pose_metrics, plot_confusion, plot_pck
@@ -95,13 +94,7 @@ def write_report(
 
 def main(args: argparse.Namespace) -> None:
     """Evaluate ``args.checkpoint``; raises the errors :func:`cli` reports."""
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: torch sees no CUDA device; use --device cpu")
-    info = distributed.init_distributed(args.device)
-    try:
-        _run(args, info)
-    finally:
-        distributed.cleanup()
+    distributed.run(args.device, lambda info: _run(args, info))
 
 
 def _run(args: argparse.Namespace, info: DistInfo) -> None:

@@ -14,9 +14,12 @@ part of the total, as in the authors' code.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from htt_ros.data import IMAGE_SIZE, SequenceDataset
+from htt_ros.geometry import OFF_Z, SCALE_FACTOR, TRANS_FACTOR
 from htt_ros.model.decoding import decode_25d
 from training.config import LossSection
 
@@ -75,3 +78,18 @@ def htt_loss(
         "loss": total,
     }
     return total, {k: v.detach() for k, v in terms.items()}
+
+
+def mean_raw_pose(data: SequenceDataset, image_size: tuple[int, int]) -> np.ndarray:
+    """The raw 2.5D output ``[J, 3]`` (tx, ty, s) that decodes to the mean over every frame of
+    ``data`` of the 2D joints (pixels of the ``image_size`` network image) and depths; the
+    inverse of :func:`~htt_ros.model.decoding.decode_25d`, which is linear in (u, v, Z)."""
+    width, height = image_size
+    scale = width / IMAGE_SIZE[0]
+    raw = []
+    for seq in data.sequences:
+        uv = seq.joints2d * scale - [width / 2.0, height / 2.0]  # [F, J, 2]
+        fx = seq.intrinsics[0, 0] * scale
+        s = (seq.joints3d[..., 2:] - OFF_Z) / (fx * SCALE_FACTOR)  # [F, J, 1]
+        raw.append(np.concatenate([uv / TRANS_FACTOR, s], axis=-1))
+    return np.concatenate(raw).mean(axis=0)

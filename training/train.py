@@ -25,7 +25,7 @@ from typing import Any
 import torch
 import yaml
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 
 from htt_ros.data import DatasetError, SequenceDataset
@@ -36,8 +36,9 @@ from htt_ros.model.pretrained import PretrainedWeightsMissing, build_htt
 from training import distributed
 from training.clips import ClipDataset, ClipSpec, eval_loader, load_split
 from training.config import Config, ConfigError, load_config
-from training.distributed import LOG, DistInfo
+from training.distributed import LOG, DistInfo, EpochSampler
 from training.engine import NonFiniteLossError, evaluate, train_one_epoch
+from training.losses import mean_raw_pose
 
 CHECKPOINT = "checkpoint.pth"
 
@@ -123,13 +124,7 @@ def write_json_line(path: Path, record: dict[str, Any]) -> None:
 
 def main(args: argparse.Namespace) -> None:
     """Train (or resume) a run; raises the errors :func:`cli` reports."""
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: torch sees no CUDA device; use --device cpu")
-    info = distributed.init_distributed(args.device)
-    try:
-        _run(args, info)
-    finally:
-        distributed.cleanup()
+    distributed.run(args.device, lambda info: _run(args, info))
 
 
 def _run(args: argparse.Namespace, info: DistInfo) -> None:
@@ -169,6 +164,10 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
     )
     model = build_htt(net_cfg, labels, pretrained=t.pretrained and resume is None)
     model.trunk.fc.requires_grad_(False)  # never applied (authors' unused ResNet classifier)
+    if t.init_mean_pose and resume is None:
+        mean = mean_raw_pose(train_data, d.image_size)  # [J, 3], the head's (j, xyz) order
+        with torch.no_grad():
+            model.pose_head[-1].bias.copy_(torch.from_numpy(mean.reshape(-1)))
     model.to(info.device)
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad], lr=t.lr, weight_decay=t.weight_decay
@@ -196,9 +195,7 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
     spec = ClipSpec(length=cfg.model.clip_length, window=cfg.model.window, spacing=d.spacing)
     train_clips = ClipDataset(train_data, spec, True, d.image_size, cfg.augment, seed=t.seed)
     val_clips = ClipDataset(val_data, spec, False, d.image_size)
-    sampler = DistributedSampler(
-        train_clips, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=t.seed
-    )
+    sampler = EpochSampler(len(train_clips), info, seed=t.seed, per_epoch=t.clips_per_epoch)
     loader = DataLoader(
         train_clips,
         batch_size=t.batch_size,

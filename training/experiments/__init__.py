@@ -1,0 +1,1 @@
+"""Experiments run on top of the training entry points (see each module)."""
