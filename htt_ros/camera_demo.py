@@ -7,7 +7,6 @@ The model is the built-in default one (made by the demo, ``scripts/demo.sh``) or
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from rclpy.node import Node
 
 from htt_ros.demo_model import default_model_dir
 from htt_ros.msg import Action, HandPoses
+from htt_ros.subprocesses import interrupt
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -31,16 +31,6 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def start(module: str, *ros_args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", module, "--ros-args", *ros_args])
-
-
-def stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    try:
-        return process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
 
 
 class Listener(Node):
@@ -121,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        codes = stop(node), stop(camera)
+        for process in (node, camera):
+            interrupt(process, timeout=15)
+        codes = node.returncode, camera.returncode
     poses = len(listener.hands) if listener else 0
     actions = len(listener.actions) if listener else 0
     print(

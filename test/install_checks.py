@@ -1,7 +1,6 @@
 """Checks shared by the pip and colcon install tests: a prefix holds a usable htt_ros."""
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -9,6 +8,8 @@ from pathlib import Path
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
+
+from htt_ros.subprocesses import interrupt
 
 REPO = Path(__file__).resolve().parents[1]
 SHARE_FILES = ("package.xml", "launch/htt.launch.py", "config/htt.yaml", "config/htt.rviz")
@@ -82,15 +83,8 @@ def check_node_runs(executable: Path, env: dict[str, str], workdir: Path) -> Non
             deadline = time.monotonic() + 30.0
             while not seen and time.monotonic() < deadline and process.poll() is None:
                 rclpy.spin_once(listener, timeout_sec=0.2)
-        assert seen, f"no diagnostics from {executable}; output:\n{_stop(process)}"
+        assert seen, f"no diagnostics from {executable}; output:\n{interrupt(process)}"
     finally:
-        output = _stop(process)
+        output = interrupt(process)
     assert process.returncode == 0, f"exit code {process.returncode}; output:\n{output}"
     assert "listening on /image" in output
-
-
-def _stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=20)
-    return output

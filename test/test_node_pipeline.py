@@ -6,7 +6,6 @@ subscriber, bad input is reported without the node dying, and overload drops fra
 queueing them.
 """
 
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from visualization_msgs.msg import MarkerArray
 
 from htt_ros.msg import Action, HandLabels, HandPoses
 from htt_ros.ros.qos import latched_qos
+from htt_ros.subprocesses import interrupt
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -54,12 +54,6 @@ def start_node(model: Path, *params: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    return process.communicate(timeout=30)[0]
 
 
 class Recorder(Node):
@@ -96,7 +90,7 @@ def run_camera(recorder: Recorder, scenario: str, rate: float, frames: int, node
     )
     while camera.poll() is None:
         time.sleep(0.1)
-        assert node.poll() is None, f"the node died:\n{stop(node)}"
+        assert node.poll() is None, f"the node died:\n{interrupt(node, timeout=30)}"
     time.sleep(1.5)  # the last outputs and one more diagnostics period
     executor.shutdown()
     spinner.join(5)
@@ -120,7 +114,7 @@ def test_outputs_carry_the_stamps_of_sent_images(model: Path) -> None:
             while not labels and time.monotonic() < deadline:
                 rclpy.spin_once(late, timeout_sec=0.1)
     finally:
-        output = stop(node)
+        output = interrupt(node, timeout=30)
     assert len(sent) == 75
     # 30 Hz camera into a 15 Hz model: about half the frames give poses. On a loaded machine
     # the recorder may miss some of them (the publisher keeps the last 10), never invent any.
@@ -149,7 +143,7 @@ def test_bad_input_is_reported_and_the_node_keeps_serving(model: Path) -> None:
             sent = run_camera(recorder, "bad", 30.0, 80, node)
             assert node.poll() is None
     finally:
-        output = stop(node)
+        output = interrupt(node, timeout=30)
     status = recorder.status[-1]
     assert int(status["bad_frames"]) >= 9  # three malformed images every 10 frames
     assert int(status["resets"]) >= 1 and "intrinsics changed" in status["last_reset"]
@@ -167,7 +161,7 @@ def test_overload_drops_frames_and_keeps_latency_bounded(model: Path) -> None:
             recorder = Recorder()
             run_camera(recorder, "normal", 60.0, 240, node)
     finally:
-        stop(node)
+        interrupt(node, timeout=30)
     status = recorder.status[-1]
     dropped, received = int(status["frames_dropped_busy"]), int(status["frames_received"])
     # Frames beyond what inference keeps up with are dropped (by the subscription queue of 5 or
@@ -184,7 +178,7 @@ def test_compressed_input(model: Path) -> None:
             recorder = Recorder()
             sent = run_camera(recorder, "compressed", 30.0, 45, node)
     finally:
-        stop(node)
+        interrupt(node, timeout=30)
     assert recorder.hands and {stamp(m) for m in recorder.hands} <= sent
     assert int(recorder.status[-1]["bad_frames"]) == 0
 
@@ -200,7 +194,7 @@ def test_a_broken_model_folder_is_reported(tmp_path: Path) -> None:
                 rclpy.spin_once(recorder, timeout_sec=0.1)
             assert node.poll() is None
     finally:
-        output = stop(node)
+        output = interrupt(node, timeout=30)
     assert recorder.status, output
     assert "cannot load model" in recorder.status[-1]["message"]
     assert "not valid JSON" in output and "re-export" in output

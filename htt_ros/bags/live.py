@@ -8,7 +8,6 @@ monotonic clock). Dropped frames are the images the node received but never ran 
 ``frames_dropped_busy``) plus those that did not reach it.
 """
 
-import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +35,7 @@ from htt_ros.bags.bag_io import (
 from htt_ros.bags.evaluation import PosePrediction, ReplayRun
 from htt_ros.bags.make_bag import to_time
 from htt_ros.msg import Action, HandPoses
+from htt_ros.subprocesses import interrupt
 
 NAMESPACE = "/htt_replay"
 READY_TIMEOUT_S = 60.0
@@ -127,16 +127,6 @@ def node_command(model: Path, info: BagInfo, params: Sequence[str]) -> list[str]
     return [sys.executable, "-m", "htt_ros.ros.htt_node", "--ros-args", *args]
 
 
-def _stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    try:
-        return process.communicate(timeout=20)[0]
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.communicate()[0]
-
-
 def run_live(
     model: Path, bag: Path, info: BagInfo, num_actions: int, rate: float, params: Sequence[str]
 ) -> ReplayRun:
@@ -165,7 +155,7 @@ def run_live(
             run = player.run
             run.details["node"] = player.diagnostics
     finally:
-        log = _stop(process)
+        log = interrupt(process)
     diagnostics = run.details["node"]
     if not diagnostics:
         raise BagError(f"the node published no diagnostics; its log:\n{log[-3000:]}")
@@ -187,7 +177,7 @@ def _play(
         if process.poll() is not None or time.monotonic() > deadline:
             raise BagError(
                 f"the node did not subscribe to {info.image_topic} within {READY_TIMEOUT_S} s; "
-                f"its log:\n{_stop(process)[-3000:]}"
+                f"its log:\n{interrupt(process)[-3000:]}"
             )
         player.publish_clock(first[2])
         time.sleep(0.1)
@@ -204,7 +194,9 @@ def _play(
         if delay > 0:
             time.sleep(delay)
         if process.poll() is not None:
-            raise BagError(f"the node exited during replay; its log:\n{_stop(process)[-3000:]}")
+            raise BagError(
+                f"the node exited during replay; its log:\n{interrupt(process)[-3000:]}"
+            )
         player.publish_clock(log_ns)
         if topic == CAMERA_INFO_TOPIC:
             player.info_pub.publish(raw)
