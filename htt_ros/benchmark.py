@@ -29,7 +29,8 @@ from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import LoadedModel, load_model
 from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threads
 from htt_ros.geometry import decode_25d, scale_intrinsics
-from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline, softmax
+from htt_ros.metrics import softmax
+from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
 
 ACTION_STRIDE = 8

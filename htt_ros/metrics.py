@@ -220,23 +220,22 @@ def confusion_matrix(pred: np.ndarray, labels: np.ndarray, num_classes: int) -> 
     return matrix
 
 
-def _pyplot() -> ModuleType:
+def headless_pyplot() -> ModuleType:
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as err:
-        raise ImportError(
-            "plotting needs matplotlib: pip install matplotlib (or the package's [train] extra)"
-        ) from err
+        raise ImportError("plotting needs matplotlib: pip install matplotlib") from err
     return plt
 
 
 def plot_pck(curves: Mapping[str, PoseMetrics], path: str | Path, title: str = "3D PCK") -> None:
     """Save the PCK curves (one line per evaluator, AUC in the legend) as a PNG; thresholds in
     millimetres."""
-    plt = _pyplot()
+    plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
     for name, m in curves.items():
         ax.plot(1000 * m.thresholds, m.pck, label=f"{name} (AUC {m.auc:.3f})")
@@ -252,7 +251,7 @@ def plot_confusion(
     matrix: np.ndarray, names: Sequence[str], path: str | Path, title: str = "actions"
 ) -> None:
     """Save a row-normalised confusion matrix (rows = ground truth) as a PNG."""
-    plt = _pyplot()
+    plt = headless_pyplot()
     rows = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = max(5.0, 0.22 * len(names) + 2)
     fig, ax = plt.subplots(figsize=(size, size), dpi=120)

@@ -28,9 +28,9 @@ from htt_ros.bags.bag_io import (
 )
 from htt_ros.metrics import (
     PoseMetrics,
-    _pyplot,
     confusion_matrix,
     hand_pose_metrics,
+    headless_pyplot,
     plot_confusion,
     plot_pck,
 )
@@ -258,7 +258,7 @@ def _strip(bag: Path, image_topic: str, run: ReplayRun, truth: GroundTruth, path
         _draw_skeleton(image, truth.joints2d[stamp], [TRUTH_COLOUR] * len(hands))
         _draw_skeleton(image, run.poses[stamp].joints2d, [HAND_COLOURS[h] for h in hands])
         tiles.append((stamp, image))
-    plt = _pyplot()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(
         1, len(tiles), figsize=(3.2 * len(tiles), 2.4), dpi=120, squeeze=False
     )
@@ -278,7 +278,7 @@ def _strip(bag: Path, image_topic: str, run: ReplayRun, truth: GroundTruth, path
 
 
 def _latency_histogram(run: ReplayRun, path: Path) -> None:
-    plt = _pyplot()
+    plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     values = np.asarray(run.latencies_ms)
     ax.hist(values, bins=40, color="tab:blue")

@@ -21,6 +21,7 @@ import numpy as np
 
 from htt_ros.engines.base import GraphRunner
 from htt_ros.geometry import decode_25d
+from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
 from htt_ros.streaming.frame_selection import CameraState, FrameSelector, ResetDetector
 from htt_ros.streaming.preprocess import to_network_input
@@ -57,11 +58,6 @@ class _Window:
     pose_raw: np.ndarray  # (t, J, 3)
     object_logits: np.ndarray  # (t, O)
     tokens: np.ndarray  # (t, 512)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 class StreamingPipeline:
@@ -156,13 +152,11 @@ class StreamingPipeline:
         frame.feature = self._run(frame.image, prev, valid)["feature"][0]
 
     def _run_padded(self, frames: list[_Frame]) -> _Window:
-        """P over ``frames`` (1 to t) laid out as the authors pad: real frames at positions
-        0..k-1, the last one repeated after them and masked; its image goes through the ResNet
-        again in the last position."""
+        """P over a partial segment of ``frames`` (1 to t-1) laid out as the authors pad: real
+        frames at positions 0..k-1, the last one repeated after them and masked; its image goes
+        through the ResNet again in the last position."""
         k = len(frames)
         prev = np.stack([f.feature for f in frames] + [frames[-1].feature] * (self.t - 1 - k))
-        if k == self.t:
-            prev = prev[: self.t - 1]
         valid = np.arange(self.t) < k
         outputs = self._run(frames[-1].image, prev, valid)
         return _Window(
@@ -203,23 +197,17 @@ class StreamingPipeline:
     # -- sliding mode ----------------------------------------------------------------------
 
     def _push_sliding(self, frame: _Frame, out: StepOutput) -> None:
-        history = list(self._frames)
-        k = len(history) + 1
-        if k == 1:
+        used = list(self._frames)[-(self.t - 1) :]  # the previous frames in this window
+        if used:
+            real = [f.feature for f in used]
+        else:  # the first frame after a reset: position 0 holds a masked copy of it
             self._compute_feature(frame)
-            prev = np.repeat(frame.feature[None], self.t - 1, axis=0)
-            valid = np.zeros(self.t - 1, bool)
-        else:
-            real = [f.feature for f in history[-(self.t - 1) :]]
-            prev = np.stack(real + [real[-1]] * (self.t - 1 - len(real)))
-            valid = np.concatenate(
-                [np.ones(len(real), bool), np.zeros(self.t - 1 - len(real), bool)]
-            )
-        valid = np.append(valid, True)
+            real = [frame.feature]
+        prev = np.stack(real + [real[-1]] * (self.t - 1 - len(real)))
+        valid = np.append(np.arange(self.t - 1) < len(used), True)
         outputs = self._run(frame.image, prev, valid)
         frame.feature = outputs["feature"][0]
         self._frames.append(frame)
-        used = history[-(self.t - 1) :] if k > 1 else []
         window = _Window(
             [*used, frame],
             [*range(len(used)), self.t - 1],

@@ -1,6 +1,6 @@
 """What the pipeline emits, as plain data (the ROS node turns these into messages)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,9 +53,5 @@ class StepOutput:
 
     selected: bool = False
     reset_reason: str | None = None
-    poses: list[PoseResult] | None = None
-    actions: list[ActionResult] | None = None
-
-    def __post_init__(self) -> None:
-        self.poses = [] if self.poses is None else self.poses
-        self.actions = [] if self.actions is None else self.actions
+    poses: list[PoseResult] = field(default_factory=list)
+    actions: list[ActionResult] = field(default_factory=list)
