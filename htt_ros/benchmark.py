@@ -56,7 +56,8 @@ def camera_stream(card_joints: int, n: int, size: tuple[int, int]) -> tuple[list
 
 def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
     card, size = model.card, (model.card.input_width, model.card.input_height)
-    image, k_net = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k, size)
+    image = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
+    k_frame = scale_intrinsics(k, bgr.shape[1::-1], card.decoding.frame)
     step_feeds = {
         "image": image,
         "prev_features": np.zeros((card.window - 1, 512), np.float32),
@@ -69,11 +70,13 @@ def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int
     pose_raw = model.pose_step.run(step_feeds)["pose_raw"][-1]
     return {
         "conversion_resize_ms": median_ms(
-            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k, size), repeats
+            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size), repeats
         ),
         "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(step_feeds), repeats),
         "action_ms": median_ms(lambda: model.action.run(action_feeds), max(3, repeats // 2)),
-        "decoding_ms": median_ms(lambda: decode_25d(pose_raw, k_net, size), repeats),
+        "decoding_ms": median_ms(
+            lambda: decode_25d(pose_raw, k_frame, card.decoding.frame), repeats
+        ),
     }
 
 
@@ -94,14 +97,16 @@ def naive_ms_per_frame(naive: OnnxRuntimeRunner, model: LoadedModel, frames, k) 
     card, size = model.card, (model.card.input_width, model.card.input_height)
     window: deque[np.ndarray] = deque(maxlen=card.window)
     tokens: deque[np.ndarray] = deque(maxlen=card.clip_length)
+    frame = card.decoding.frame
     start = time.perf_counter()
     for i, bgr in enumerate(frames):
-        image, k_net = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k, size)
+        image = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
+        k_frame = scale_intrinsics(k, bgr.shape[1::-1], frame)
         window.append(image[0])
         n = len(window)
         images = np.stack(list(window) + [window[-1]] * (card.window - n))
         out = naive.run({"images": images, "valid": np.arange(card.window) < n})
-        decode_25d(out["pose_raw"][n - 1], k_net, size)
+        decode_25d(out["pose_raw"][n - 1], k_frame, frame)
         softmax(out["object_logits"][n - 1])
         tokens.append(out["tokens"][n - 1])
         if (i + 1) % ACTION_STRIDE == 0:
@@ -214,7 +219,7 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
     model = load_model(args.model_dir, threads=threads)
-    image = to_network_input(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), k, size)[0]
+    image = to_network_input(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size)
     trunk_ms = median_ms(lambda: trunk.run({"image": image}), repeats=15)
     streaming_ms = pipeline_ms_per_frame(model, frames, k)
     naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)

@@ -1,14 +1,18 @@
 """HTT's 2.5D -> 3D decoding and intrinsics helpers, numpy only.
 
-The pose head predicts raw ``(tx, ty, s)`` per joint. With the network image of size ``(W, H)``
-and the intrinsics ``K`` of that image (Wen et al. 2023, authors' ``recover_3d_proj_pinhole``):
+The pose head predicts raw ``(tx, ty, s)`` per joint in the pixel frame of a ``(W, H)`` =
+480x270 image (:data:`POSE_FRAME`, the frame of the authors' inputs), whatever size the network
+input has; ``K`` are the intrinsics of that frame (Wen et al. 2023, authors'
+``recover_3d_proj_pinhole``):
 
     u = TRANS_FACTOR * tx + W / 2          v = TRANS_FACTOR * ty + H / 2        (pixels)
     Z = fx * (SCALE_FACTOR * s) + OFF_Z                                         (metres)
     X = (u - cx) * Z / fx                  Y = (v - cy) * Z / fx                (metres)
 
 The 2D origin is the image centre, not the principal point, and ``fx`` divides both X and Y
-(``fy`` is never used). :mod:`htt_ros.model.decoding` is the torch twin; the two must agree.
+(``fy`` is never used). A network trained at a reduced input size keeps this frame, so its
+targets, the loss weights and the depth scale stay the paper's. :mod:`htt_ros.model.decoding`
+is the torch twin; the two must agree.
 """
 
 from __future__ import annotations
@@ -18,22 +22,24 @@ import numpy as np
 TRANS_FACTOR = 100.0
 SCALE_FACTOR = 1e-4
 OFF_Z = 0.4  # metres
+POSE_FRAME = (480, 270)  # (W, H) of the pixel frame the pose head predicts in
 
 
 def decode_25d(
-    pose_raw: np.ndarray, intrinsics: np.ndarray, image_size: tuple[int, int]
+    pose_raw: np.ndarray, intrinsics: np.ndarray, frame: tuple[int, int] = POSE_FRAME
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode raw pose outputs to pixels, depth and camera-frame 3D joints.
 
     Args:
         pose_raw: ``[..., J, 3]`` raw ``(tx, ty, s)`` from the pose head.
-        intrinsics: ``[..., 3, 3]`` camera matrix of the network-size image (leading dims
-            broadcast against ``pose_raw``'s).
-        image_size: network input size ``(W, H)`` in pixels.
+        intrinsics: ``[..., 3, 3]`` camera matrix of the image scaled to ``frame`` (leading
+            dims broadcast against ``pose_raw``'s).
+        frame: ``(W, H)`` of the pixel frame the pose head predicts in.
 
     Returns:
-        ``joints2d [..., J, 2]`` pixels, ``depth [..., J]`` metres, ``joints3d [..., J, 3]``
-        metres (camera frame), all float64 unless the inputs are float32.
+        ``joints2d [..., J, 2]`` pixels of ``frame``, ``depth [..., J]`` metres,
+        ``joints3d [..., J, 3]`` metres (camera frame), all float64 unless the inputs are
+        float32.
     """
     pose_raw = np.asarray(pose_raw)
     intrinsics = np.asarray(intrinsics)
@@ -42,7 +48,7 @@ def decode_25d(
             f"expected pose_raw [..., J, 3] and intrinsics [..., 3, 3], got {pose_raw.shape} "
             f"and {intrinsics.shape}"
         )
-    width, height = image_size
+    width, height = frame
     centre = np.array([width / 2.0, height / 2.0], dtype=pose_raw.dtype)
     fx = intrinsics[..., 0, 0][..., None]  # [..., 1]
     principal = intrinsics[..., None, :2, 2]  # [..., 1, 2]

@@ -15,7 +15,7 @@ from typing import Any
 from htt_ros.labels import LabelSet
 
 MODEL_CARD_NAME = "model.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: decoding.frame replaced decoding.centre
 
 
 class ModelCardError(ValueError):
@@ -52,12 +52,14 @@ class GraphSpec:
 
 @dataclass(frozen=True)
 class Decoding:
-    """Constants of the 2.5D decoding (see :mod:`htt_ros.geometry`); ``centre`` is (W/2, H/2)."""
+    """Constants of the 2.5D decoding (see :mod:`htt_ros.geometry`); ``frame`` is the ``(W, H)``
+    pixel frame the pose head predicts in (480x270 for every HTT model, whatever its input
+    size): scale the camera intrinsics to it, decode, and scale the 2D joints back."""
 
     trans_factor: float
     scale_factor: float
     off_z: float
-    centre: tuple[float, float]
+    frame: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,9 @@ def _graph_from_dict(data: dict[str, Any]) -> GraphSpec:
 
 
 def _decoding_from_dict(data: dict[str, Any]) -> Decoding:
-    centre = tuple(float(c) for c in data["centre"])
-    if len(centre) != 2:
-        raise ValueError(f"decoding centre must be (W/2, H/2), got {centre}")
+    frame = tuple(int(c) for c in data["frame"])
+    if len(frame) != 2 or min(frame) <= 0:
+        raise ValueError(f"decoding frame must be a positive (W, H), got {frame}")
     return Decoding(
-        float(data["trans_factor"]), float(data["scale_factor"]), float(data["off_z"]), centre
+        float(data["trans_factor"]), float(data["scale_factor"]), float(data["off_z"]), frame
     )

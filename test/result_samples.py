@@ -33,7 +33,7 @@ def make_card(hands: tuple[str, ...] = ("left", "right")) -> ModelCard:
         input_width=480,
         input_height=270,
         normalisation={},
-        decoding=Decoding(1.0, 1.0, 0.4, (240.0, 135.0)),
+        decoding=Decoding(1.0, 1.0, 0.4, (480, 270)),
         graphs={
             "pose_step": GraphSpec("pose_step.onnx", "0" * 64, (), ()),
             "action": GraphSpec("action.onnx", "0" * 64, (), ()),

@@ -64,7 +64,7 @@ def stream(folder, card, frames_u8, intrinsics, valid):
                 out[key].append(value)
     out = {k: np.concatenate(v) for k, v in out.items()}
     (action_logits,) = action.run(None, {"tokens": out["tokens"], "valid": valid})
-    joints2d, depth, joints3d = decode_25d(out["pose_raw"], intrinsics, (W, H))
+    joints2d, depth, joints3d = decode_25d(out["pose_raw"], intrinsics)
     return out | {
         "joints2d": joints2d,
         "depth": depth,
@@ -110,7 +110,7 @@ def test_model_card_records_sizes_checksums_and_provenance(exported, dataset):
     )
     assert (card.window, card.clip_length, card.hands, card.dataset) == (16, T, hands, dataset)
     assert (card.input_width, card.input_height, card.frame_rate_hz) == (W, H, 15.0)
-    assert card.decoding.centre == (W / 2, H / 2) and card.decoding.off_z == 0.4
+    assert card.decoding.frame == (480, 270) and card.decoding.off_z == 0.4
     assert len(card.joint_names) == joints and card.joint_names[0].endswith("wrist")
     assert max(max(b) for b in card.bones) == joints - 1
     prov = card.provenance

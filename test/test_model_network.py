@@ -127,11 +127,11 @@ def test_batched_forward_equals_per_clip(net):
             torch.testing.assert_close(batched[key][b], single[key], rtol=1e-4, atol=1e-4)
 
 
-def test_forward_clip_decodes_with_the_network_image_size(net):
-    K = torch.tensor([[150.0, 0, 50], [0, 90.0, 30], [0, 0, 1]]).expand(T, 3, 3)
+def test_forward_clip_decodes_in_the_480x270_frame_whatever_the_input_size(net):
+    K = torch.tensor([[150.0, 0, 250], [0, 90.0, 130], [0, 0, 1]]).expand(T, 3, 3)
     out = net.forward_clip(clip(6), K, torch.ones(T, dtype=torch.bool))
     raw = out["pose_raw"].numpy()
-    np.testing.assert_allclose(out["joints2d"].numpy(), 100 * raw[..., :2] + [W / 2, H / 2], 1e-5)
+    np.testing.assert_allclose(out["joints2d"].numpy(), 100 * raw[..., :2] + [240, 135], 1e-5)
     np.testing.assert_allclose(out["depth"].numpy(), 150 * 1e-4 * raw[..., 2] + 0.4, 1e-5)
     assert out["action_probs"].sum().item() == pytest.approx(1.0, abs=1e-5)
     assert out["object_probs"].shape == (T, 8)

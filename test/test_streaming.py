@@ -6,7 +6,7 @@ import torch
 from model_folders import SIZE, camera_frames, export_small_model
 
 from htt_ros.engines.loader import load_model
-from htt_ros.geometry import decode_25d, scale_intrinsics
+from htt_ros.geometry import POSE_FRAME, decode_25d, scale_intrinsics
 from htt_ros.model import HTT
 from htt_ros.streaming.frame_selection import NS_PER_S
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
@@ -42,10 +42,11 @@ def run(pipeline: StreamingPipeline, frames, stamps):
 
 
 def network_inputs(frames):
-    """What the pipeline feeds the network: resized frames as float tensors, scaled K."""
-    images = np.concatenate([to_network_input(f, K, SIZE)[0] for f in frames])
+    """What the pipeline feeds the network (resized frames as float tensors) and decodes with
+    (K scaled to the 480x270 decoding frame)."""
+    images = np.concatenate([to_network_input(f, SIZE) for f in frames])
     tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0 - 0.5
-    return tensor, scale_intrinsics(K, CAMERA_SIZE, SIZE)
+    return tensor, scale_intrinsics(K, CAMERA_SIZE, POSE_FRAME)
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
@@ -59,13 +60,13 @@ def test_segment_mode_reproduces_forward_clip(folder, net, backend) -> None:
 
     assert resets == ["first frame"]
     assert [p.frame.tag for p in poses] == stamps[::2]  # 30 Hz camera, 15 Hz model
-    images, k_net = network_inputs(frames[::2])
+    images, k_frame = network_inputs(frames[::2])
     ref = net.forward_clip(
         images,
-        torch.from_numpy(np.repeat(k_net[None], T, 0)).float(),
+        torch.from_numpy(np.repeat(k_frame[None], T, 0)).float(),
         torch.ones(T, dtype=torch.bool),
     )
-    scale = np.array(CAMERA_SIZE) / np.array(SIZE)
+    scale = np.array(CAMERA_SIZE) / np.array(POSE_FRAME)
     np.testing.assert_allclose(
         np.stack([p.joints2d for p in poses]), ref["joints2d"].numpy() * scale, atol=TOL * 100
     )
@@ -99,14 +100,14 @@ def test_sliding_pose_for_lag_equals_p_on_the_window_ending_lag_frames_later(
     poses, _, _ = run(pipeline, frames, stamps_30hz(n))
     assert len(poses) == n - lag
 
-    images, k_net = network_inputs(frames)
+    images, k_frame = network_inputs(frames)
     with torch.no_grad():
         features = net.trunk(images)
         for m in (t, t + 4, n - 1 - lag):  # frames whose window ending at m + lag is full
             window = features[m + lag - t + 1 : m + lag + 1]
             pout = net.pose_block(window[None], torch.ones(1, t, dtype=torch.bool))[0]
             pose_raw = net.frame_heads(pout)["pose_raw"][t - 1 - lag].numpy()
-            _, _, joints3d = decode_25d(pose_raw, k_net, SIZE)
+            _, _, joints3d = decode_25d(pose_raw, k_frame)
             pose = poses[m]
             assert pose.frame.tag == stamps_30hz(n)[m]
             assert pose.complete_window and pose.lag_frames == lag
@@ -129,9 +130,9 @@ def test_partial_segment_is_flushed_on_reset_as_the_authors_pad(folder, net) -> 
     assert all(not p.complete_window and p.window_frames == 5 for p in out.poses)
 
     padded = np.concatenate([frames, np.repeat(frames[-1:], t - 5, axis=0)])
-    images, k_net = network_inputs(padded)
+    images, k_frame = network_inputs(padded)
     ref = net.forward_clip(
-        images, torch.from_numpy(np.repeat(k_net[None], t, 0)).float(), torch.arange(t) < 5
+        images, torch.from_numpy(np.repeat(k_frame[None], t, 0)).float(), torch.arange(t) < 5
     )
     np.testing.assert_allclose(
         np.stack([p.joints3d for p in out.poses]), ref["joints3d"][:5].numpy(), atol=TOL

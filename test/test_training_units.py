@@ -13,6 +13,7 @@ from torch.utils.data import DistributedSampler
 from htt_ros.data import IMAGE_SIZE, Sequence, SequenceDataset
 from htt_ros.data.dataset import project
 from htt_ros.data.fpha import INTRINSICS
+from htt_ros.geometry import POSE_FRAME
 from htt_ros.labels import Action, LabelSet
 from htt_ros.model.decoding import decode_25d
 from training.augment import augment_clip
@@ -126,9 +127,9 @@ def test_clip_dataset_items_padding_and_resize(tmp_path: Path) -> None:
     assert torch.allclose(pixel, torch.tensor([8.0, 10.0, 10.0, 10.0]), atol=0.01)
     seq = data[0]
     assert torch.allclose(item["joints3d"], torch.from_numpy(seq.joints3d[[8, 10, 10, 10]]))
-    # intrinsics and 2D targets scaled together: projecting 3D with K gives the targets
+    # intrinsics and 2D targets stay in the 480x270 decoding frame at any input size
     K = item["intrinsics"][0].double().numpy()
-    assert np.allclose(K[0, 0], INTRINSICS[0, 0] * 64 / 480)
+    assert np.allclose(K, INTRINSICS)
     expected = project(item["joints3d"].double().numpy(), K)
     assert np.allclose(item["joints25d"][..., :2].numpy(), expected, atol=1e-3)
     assert torch.equal(item["joints25d"][..., 2], item["joints3d"][..., 2])
@@ -138,12 +139,16 @@ def test_clip_dataset_items_padding_and_resize(tmp_path: Path) -> None:
 # -- augmentation --------------------------------------------------------------------------------
 
 
-def test_augmentation_moves_image_joints_and_intrinsics_together() -> None:
-    T, (W, H) = 3, IMAGE_SIZE
+@pytest.mark.parametrize("size", [IMAGE_SIZE, (96, 54)])
+def test_augmentation_moves_image_joints_and_intrinsics_together(size) -> None:
+    """The image shifts by whole pixels of its own size; the 2D joints and K, which stay in
+    the 480x270 frame, shift by the same distance in that frame."""
+    T, (W, H) = 3, size
+    scale = W / IMAGE_SIZE[0]
     joints3d = _joints(T)
     joints2d = project(joints3d, INTRINSICS)
     images = torch.zeros((T, 3, H, W), dtype=torch.uint8)
-    u0, v0 = np.round(joints2d[0, 0]).astype(int)
+    u0, v0 = np.round(joints2d[0, 0] * scale).astype(int)
     images[0, :, v0, u0] = 255  # one white pixel on frame 0's wrist
     geometric = AugmentSection(blur_radius=0, brightness=0, contrast=0, saturation=0, hue=0)
     moved = 0
@@ -154,9 +159,9 @@ def test_augmentation_moves_image_joints_and_intrinsics_together() -> None:
         assert out.shape == (T, 3, H, W) and out.dtype == torch.float32
         # projecting the unchanged 3D joints with the augmented K gives the augmented 2D joints
         assert np.allclose(project(joints3d, K), j2d, atol=1e-4)
-        shift = j2d - joints2d
+        shift = (j2d - joints2d) * scale  # in pixels of the image
         assert np.allclose(shift, shift[0, 0]) and np.abs(shift).max() <= 0.1 * W
-        assert float(np.abs(shift[0, 0] - np.round(shift[0, 0])).max()) == 0.0  # whole pixels
+        assert np.allclose(shift[0, 0], np.round(shift[0, 0]), atol=1e-9)  # whole pixels
         v, u = divmod(int(out[0, 0].argmax()), W)
         assert (u, v) == (u0 + round(shift[0, 0, 0]), v0 + round(shift[0, 0, 1]))
         moved += int(np.abs(shift).max() > 0)
@@ -179,8 +184,8 @@ def test_augmentation_is_deterministic_per_generator_and_keeps_range() -> None:
 
 def _loss_inputs() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """One clip of 2 frames, the second padded (with large errors that must not count)."""
-    J, (W, H) = 21, (64, 36)
-    K = torch.tensor([[100.0, 0, 30], [0, 100.0, 20], [0, 0, 1]])
+    J, (W, H) = 21, POSE_FRAME
+    K = torch.tensor([[100.0, 0, 230], [0, 100.0, 130], [0, 0, 1]])
     centre = torch.tensor([W / 2, H / 2])
     target = torch.zeros(1, 2, J, 3)
     target[0, 0, :, :2] = centre + torch.tensor([1.0, 2.0])  # 1 px and 2 px off
@@ -204,7 +209,7 @@ def _loss_inputs() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
 
 def test_loss_terms_match_hand_computed_values_and_skip_padding() -> None:
     outputs, batch = _loss_inputs()
-    total, terms = htt_loss(outputs, batch, LossSection(), (64, 36))
+    total, terms = htt_loss(outputs, batch, LossSection())
     assert terms["loss_2d"].item() == pytest.approx(1.5)  # (1 + 2) / 2 per joint
     assert terms["loss_z"].item() == pytest.approx(0.1)
     assert terms["loss_object"].item() == pytest.approx(math.log(4.0))  # uniform over 4
@@ -212,17 +217,16 @@ def test_loss_terms_match_hand_computed_values_and_skip_padding() -> None:
     expected = 1.5 + 100 * 0.1 + math.log(4.0) + math.log(4.0 / 3.0)
     assert total.item() == pytest.approx(expected, rel=1e-6)
     assert terms["loss"].item() == pytest.approx(expected, rel=1e-6)
-    weighted, _ = htt_loss(outputs, batch, LossSection(2.0, 10.0, 0.0, 3.0), (64, 36))
+    weighted, _ = htt_loss(outputs, batch, LossSection(2.0, 10.0, 0.0, 3.0))
     assert weighted.item() == pytest.approx(3.0 + 1.0 + 3 * math.log(4.0 / 3.0), rel=1e-6)
 
 
 def test_mean_raw_pose_decodes_to_the_mean_2d_pose_and_depth() -> None:
-    data, size = _dataset([5, 7]), (64, 36)
-    raw = torch.from_numpy(mean_raw_pose(data, size)).float()  # [J, 3]
-    intrinsics = torch.from_numpy(np.diag([64 / 480, 36 / 270, 1.0]) @ INTRINSICS).float()
-    joints2d, depth, _ = decode_25d(raw, intrinsics, size)
+    data = _dataset([5, 7])
+    raw = torch.from_numpy(mean_raw_pose(data)).float()  # [J, 3]
+    joints2d, depth, _ = decode_25d(raw, torch.from_numpy(INTRINSICS).float())
     joints3d = np.concatenate([s.joints3d for s in data.sequences])
-    uv = np.concatenate([s.joints2d for s in data.sequences]) * 64 / 480
+    uv = np.concatenate([s.joints2d for s in data.sequences])
     assert np.allclose(depth.numpy(), joints3d[..., 2].mean(0), atol=1e-5)
     assert np.allclose(joints2d.numpy(), uv.mean(0), atol=1e-3)
 
@@ -230,7 +234,7 @@ def test_mean_raw_pose_decodes_to_the_mean_2d_pose_and_depth() -> None:
 def test_loss_with_every_frame_padded_is_action_only() -> None:
     outputs, batch = _loss_inputs()
     batch["not_padding"] = torch.zeros(1, 2)
-    total, terms = htt_loss(outputs, batch, LossSection(), (64, 36))
+    total, terms = htt_loss(outputs, batch, LossSection())
     assert terms["loss_2d"].item() == terms["loss_z"].item() == terms["loss_object"].item() == 0
     assert total.item() == pytest.approx(math.log(4.0 / 3.0))
 
@@ -255,7 +259,7 @@ def test_non_finite_loss_stops_training() -> None:
     optimizer = torch.optim.Adam(model.parameters())
     info = DistInfo(0, 1, 0, torch.device("cpu"))
     with pytest.raises(NonFiniteLossError, match="non-finite loss at epoch 1, step 1"):
-        train_one_epoch(model, [batch], optimizer, LossSection(), (64, 36), 0, info)
+        train_one_epoch(model, [batch], optimizer, LossSection(), 0, info)
 
 
 def test_epoch_sampler_matches_distributed_sampler_and_draws_fresh_subsets() -> None:

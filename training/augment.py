@@ -3,7 +3,8 @@
 In the authors' order:
 1. translation, sampled once per clip: up to ``translate * W`` px (48 px at 480x270) in x and y,
    whole pixels, nearest-neighbour warp with black fill; the same shift moves the 2D joints and
-   left-multiplies the intrinsics (the principal point moves), 3D joints are unchanged;
+   left-multiplies the intrinsics (the principal point moves), both in the 480x270 decoding
+   frame whatever the image size; 3D joints are unchanged;
 2. Gaussian blur of radius (standard deviation) U(0, 1) * ``blur_radius``, drawn per frame;
 3. colour jitter: brightness, contrast, saturation U(1 - x, 1 + x) and hue U(-x, x) drawn once
    per clip, applied in an order reshuffled for every frame.
@@ -37,9 +38,9 @@ def augment_clip(
     """Augment one clip.
 
     Args:
-        images: ``[T, 3, H, W]`` uint8 RGB.
-        joints2d: ``[T, J, 2]`` pixels of that image.
-        intrinsics: ``[3, 3]`` camera matrix of that image.
+        images: ``[T, 3, H, W]`` uint8 RGB, any size of the 480x270 aspect ratio.
+        joints2d: ``[T, J, 2]`` pixels of the 480x270 frame.
+        intrinsics: ``[3, 3]`` camera matrix of the 480x270 frame.
         cfg: augmentation ranges.
         rng: the clip's generator (all draws come from it, in a fixed order).
 
@@ -67,7 +68,8 @@ def augment_clip(
         interpolation=InterpolationMode.NEAREST,
         fill=0,
     )
-    shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+    dx_frame, dy_frame = dx / scale, dy * IMAGE_SIZE[1] / images.shape[2]
+    shift = np.array([[1.0, 0.0, dx_frame], [0.0, 1.0, dy_frame], [0.0, 0.0, 1.0]])
     colour: list[Callable[[torch.Tensor], torch.Tensor]] = [
         lambda x: TF.adjust_brightness(x, brightness),
         lambda x: TF.adjust_contrast(x, contrast),
@@ -81,7 +83,7 @@ def augment_clip(
         for op in orders[i]:
             frame = colour[op](frame)
         out[i] = frame
-    return out, joints2d + np.array([dx, dy]), shift @ intrinsics
+    return out, joints2d + np.array([dx_frame, dy_frame]), shift @ intrinsics
 
 
 def gaussian_blur(image: torch.Tensor, radius: float) -> torch.Tensor:

@@ -63,8 +63,9 @@ class ClipDataset(Dataset[dict[str, Any]]):
 
     Each item is a dict:
         ``images [T, 3, H, W]`` float32, ``uint8 / 255 - 0.5``, at ``image_size``;
-        ``intrinsics [T, 3, 3]`` float32 of that image (after augmentation);
-        ``joints25d [T, J, 3]`` float32 targets (u, v px of that image, Z m);
+        ``intrinsics [T, 3, 3]`` float32 of the 480x270 decoding frame (after augmentation);
+        ``joints25d [T, J, 3]`` float32 targets (u, v px of the 480x270 frame, Z m), whatever
+        ``image_size`` is (:data:`htt_ros.geometry.POSE_FRAME`);
         ``joints3d [T, J, 3]`` float32 metres, camera frame (unchanged by augmentation);
         ``object [T]`` int64, ``action`` int64, ``not_padding [T]`` float32 (1 real, 0 padded);
         ``index`` int64 item index, ``video`` str sequence key (action voting).
@@ -73,8 +74,7 @@ class ClipDataset(Dataset[dict[str, Any]]):
         data: a split read by ``load_fpha`` / ``load_h2o``.
         spec: clip geometry.
         train: training start rule (and augmentation if ``augment`` is given) or test rule.
-        image_size: network input (W, H); frames are resized from 480x270 and intrinsics and 2D
-            targets scaled to match.
+        image_size: network input (W, H); frames are resized from 480x270, targets are not.
         augment: augmentation ranges, or None for none (evaluation).
         seed: base seed of the augmentation.
     """
@@ -99,8 +99,6 @@ class ClipDataset(Dataset[dict[str, Any]]):
             for i, seq in enumerate(data.sequences)
             for s in clip_starts(seq.num_frames, spec, train)
         ]
-        sx, sy = image_size[0] / IMAGE_SIZE[0], image_size[1] / IMAGE_SIZE[1]
-        self.rescale = np.diag([sx, sy, 1.0])  # 480x270 pixels -> network pixels
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation of ``epoch`` (call before creating the epoch's iterator)."""
@@ -119,8 +117,8 @@ class ClipDataset(Dataset[dict[str, Any]]):
         if self.image_size != IMAGE_SIZE:
             width, height = self.image_size
             images = TF.resize(images, [height, width], antialias=True)
-        intrinsics = self.rescale @ seq.intrinsics  # [3, 3]
-        joints2d = seq.joints2d[frames] * self.rescale[[0, 1], [0, 1]]  # [T, J, 2]
+        intrinsics = seq.intrinsics  # [3, 3], like the 2D joints in the 480x270 frame
+        joints2d = seq.joints2d[frames]  # [T, J, 2]
         if self.augment is not None:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             images, joints2d, intrinsics = augment_clip(

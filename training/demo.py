@@ -15,7 +15,9 @@ training resumes). ``--checkpoint`` and ``--bag`` replace the synthetic ones wit
 """
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,11 +28,13 @@ import yaml
 
 from htt_ros.data import load_fpha, write_dataset
 from htt_ros.demo_model import default_model_dir
+from htt_ros.geometry import POSE_FRAME
 from htt_ros.metrics import hand_pose_metrics
+from htt_ros.model_card import ModelCard, ModelCardError, sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
-DATA = {"sequences": 192, "frames": 48, "subjects": 4, "seed": 0}
+DATA = {"sequences": 480, "frames": 24, "subjects": 4, "seed": 0}
 
 
 def step(text: str) -> float:
@@ -96,8 +100,35 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def clear_if_stale(folder: Path, marker: Path, stamp: str) -> bool:
+    """Whether ``marker`` records that ``folder`` was made from the inputs ``stamp`` describes;
+    when it records other inputs, ``folder`` is removed to be made again."""
+    if not marker.is_file():
+        return False
+    if marker.read_text() == stamp:
+        return True
+    print(f"{folder} was made from other inputs or by another htt_ros version; making it again")
+    shutil.rmtree(folder, ignore_errors=True)
+    marker.unlink(missing_ok=True)
+    return False
+
+
+def exported_from(folder: Path, checkpoint: Path) -> bool:
+    """Whether ``folder`` is a model folder this htt_ros reads, exported from ``checkpoint``."""
+    try:
+        card = ModelCard.load(folder)
+    except ModelCardError:
+        return False
+    return card.provenance.get("checkpoint_sha256") == sha256_file(checkpoint)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.checkpoint is not None and args.bag is None:
+        parser.error(
+            "--checkpoint needs --bag: a bag of its data set (htt-make-bag DATA_DIR BAG_DIR)"
+        )
     home = Path(os.environ.get("HTT_ROS_HOME", Path.home() / ".cache" / "htt_ros")).expanduser()
     work = args.workdir or home / "demo"
     work.mkdir(parents=True, exist_ok=True)
@@ -106,29 +137,37 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     if args.checkpoint is None:
-        if not (data / "htt_synth_done").is_file():
+        sizes = DATA | {"sequences": args.sequences, "frames": args.frames}
+        data_stamp = json.dumps(sizes, sort_keys=True) + "\n"
+        if not clear_if_stale(data, data / "htt_synth_done", data_stamp):
             t0 = step(f"synthesising {args.sequences} sequences into {data}")
-            sizes = DATA | {"sequences": args.sequences, "frames": args.frames}
             write_dataset(data, "fpha", workers=2, **sizes)
-            (data / "htt_synth_done").write_text("ok\n")
+            (data / "htt_synth_done").write_text(data_stamp)
             print(f"done in {time.monotonic() - t0:.0f} s")
         checkpoint = run_dir / "checkpoint.pth"
-        if not (run_dir / "finished").is_file():
+        run_stamp = (
+            f"pose frame {POSE_FRAME[0]}x{POSE_FRAME[1]}, config sha256 "
+            f"{sha256_file(args.config)}, data {data_stamp}"
+        )
+        if not clear_if_stale(run_dir, run_dir / "finished", run_stamp):
             t0 = step(f"training on the CPU ({args.config}) into {run_dir}")
             resume = ["--resume"] if checkpoint.is_file() else ["--config", str(args.config)]
             run("training.train", *resume, "--data", str(data), "--out", str(run_dir))
-            (run_dir / "finished").write_text("ok\n")
+            (run_dir / "finished").write_text(run_stamp)
             print(f"done in {time.monotonic() - t0:.0f} s")
     else:
         checkpoint = args.checkpoint
-    if not (model / "model.json").is_file():
+    if not exported_from(model, checkpoint):
         step(f"exporting {checkpoint} to the model folder {model}")
         width, height = yaml.safe_load(args.config.read_text())["data"]["image_size"]
         size = [] if args.checkpoint else ["--input-size", str(width), str(height)]
         run("htt_ros.export.cli", str(checkpoint), str(model), *size)
-    if args.bag is None and not (bag / "metadata.yaml").is_file():
+    bag_marker = work / "test_bag.done"
+    if args.bag is None and not clear_if_stale(bag, bag_marker, data_stamp):
         step(f"writing the held-out sequences to the bag {bag}")
+        shutil.rmtree(bag, ignore_errors=True)  # an interrupted one
         run("htt_ros.bags.make_bag", str(data), str(bag), "--layout", "fpha", "--split", "test")
+        bag_marker.write_text(data_stamp)
 
     step("running htt_node live on the bag")
     report = work / "report"

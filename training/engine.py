@@ -54,7 +54,6 @@ def train_one_epoch(
     loader: Iterable[dict[str, Any]],
     optimizer: torch.optim.Optimizer,
     loss_weights: LossSection,
-    image_size: tuple[int, int],
     epoch: int,
     info: DistInfo,
     frozen_batchnorm: bool = True,
@@ -75,7 +74,7 @@ def train_one_epoch(
     for batch in bar:
         batch = _to_device(batch, info.device)
         outputs = model(batch["images"], batch["not_padding"] > 0)
-        loss, terms = htt_loss(outputs, batch, loss_weights, image_size)
+        loss, terms = htt_loss(outputs, batch, loss_weights)
         if not all_finite(loss):
             values = {k: round(float(v), 6) for k, v in terms.items()}
             raise NonFiniteLossError(
@@ -155,9 +154,7 @@ class EvalResult:
 
 
 @torch.no_grad()
-def predict(
-    model: nn.Module, loader: Iterable[dict[str, Any]], info: DistInfo, image_size: tuple[int, int]
-) -> dict[str, Any]:
+def predict(model: nn.Module, loader: Iterable[dict[str, Any]], info: DistInfo) -> dict[str, Any]:
     """Run ``model`` (unwrapped) on this rank's clips; per-clip numpy arrays keyed by name:
     ``index [C]``, ``video`` (C keys), ``joints3d``/``gt_joints3d [C, L, J, 3]``,
     ``not_padding [C, L]``, ``object_logits [C, L, O]``, ``object [C, L]``,
@@ -168,7 +165,7 @@ def predict(
         videos = batch["video"]
         batch = _to_device(batch, info.device)
         out = model(batch["images"], batch["not_padding"] > 0)
-        _, _, joints3d = decode_25d(out["pose_raw"], batch["intrinsics"], image_size)
+        _, _, joints3d = decode_25d(out["pose_raw"], batch["intrinsics"])
         values = {
             "index": batch["index"],
             "joints3d": joints3d,
@@ -185,12 +182,10 @@ def predict(
     return {k: v if k == "video" else np.concatenate(v) for k, v in parts.items()}
 
 
-def evaluate(
-    model: nn.Module, loader: Iterable[dict[str, Any]], info: DistInfo, image_size: tuple[int, int]
-) -> EvalResult:
+def evaluate(model: nn.Module, loader: Iterable[dict[str, Any]], info: DistInfo) -> EvalResult:
     """Evaluate on every rank's shard, gather, and score (the same result on every rank)."""
     start = time.perf_counter()
-    local = predict(model, loader, info, image_size)
+    local = predict(model, loader, info)
     shards = [s for s in all_gather_objects(local) if "index" in s]  # empty shards have no keys
     if not shards:
         raise ValueError("no evaluation clips: the split has no frames")

@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
         len(test),
         len(clips),
     )
-    result = evaluate(model, loader, info, d.image_size)
+    result = evaluate(model, loader, info)
     if not info.is_main:
         return
     baseline = mean_pose_baseline(load_split(args.data, d.dataset, d.train_split), test)

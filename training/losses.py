@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from htt_ros.data import IMAGE_SIZE, SequenceDataset
-from htt_ros.geometry import OFF_Z, SCALE_FACTOR, TRANS_FACTOR
+from htt_ros.data import SequenceDataset
+from htt_ros.geometry import OFF_Z, POSE_FRAME, SCALE_FACTOR, TRANS_FACTOR
 from htt_ros.model.decoding import decode_25d
 from training.config import LossSection
 
@@ -28,24 +28,23 @@ def htt_loss(
     outputs: dict[str, torch.Tensor],
     batch: dict[str, torch.Tensor],
     weights: LossSection,
-    image_size: tuple[int, int],
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The weighted total and its named terms (detached).
 
     Args:
         outputs: :meth:`htt_ros.model.HTT.forward` output: ``pose_raw [B, L, J, 3]``,
             ``object_logits [B, L, O]``, ``action_logits [B, A]``.
-        batch: ``intrinsics [B, L, 3, 3]``, ``joints25d [B, L, J, 3]`` (u, v px, Z m),
+        batch: ``intrinsics [B, L, 3, 3]`` and ``joints25d [B, L, J, 3]`` (u, v px, Z m) in
+            the 480x270 decoding frame,
             ``joints3d [B, L, J, 3]`` m, ``object [B, L]``, ``action [B]``,
             ``not_padding [B, L]``.
         weights: loss weights.
-        image_size: network image (W, H); sets the 2D origin of the decoding.
 
     Returns:
         ``total`` (scalar) and ``{"loss_2d", "loss_z", "loss_3d", "loss_object",
         "loss_action", "loss"}``.
     """
-    joints2d, depth, joints3d = decode_25d(outputs["pose_raw"], batch["intrinsics"], image_size)
+    joints2d, depth, joints3d = decode_25d(outputs["pose_raw"], batch["intrinsics"])
     w = batch["not_padding"].flatten()  # [N]
     num_joints = joints2d.shape[-2]
     total_w = w.sum().clamp(min=1.0)
@@ -80,16 +79,15 @@ def htt_loss(
     return total, {k: v.detach() for k, v in terms.items()}
 
 
-def mean_raw_pose(data: SequenceDataset, image_size: tuple[int, int]) -> np.ndarray:
+def mean_raw_pose(data: SequenceDataset) -> np.ndarray:
     """The raw 2.5D output ``[J, 3]`` (tx, ty, s) that decodes to the mean over every frame of
-    ``data`` of the 2D joints (pixels of the ``image_size`` network image) and depths; the
-    inverse of :func:`~htt_ros.model.decoding.decode_25d`, which is linear in (u, v, Z)."""
-    width, height = image_size
-    scale = width / IMAGE_SIZE[0]
+    ``data`` of the 2D joints (pixels of the 480x270 frames) and depths; the inverse of
+    :func:`~htt_ros.model.decoding.decode_25d`, which is linear in (u, v, Z)."""
+    width, height = POSE_FRAME
     raw = []
     for seq in data.sequences:
-        uv = seq.joints2d * scale - [width / 2.0, height / 2.0]  # [F, J, 2]
-        fx = seq.intrinsics[0, 0] * scale
+        uv = seq.joints2d - [width / 2.0, height / 2.0]  # [F, J, 2]
+        fx = seq.intrinsics[0, 0]
         s = (seq.joints3d[..., 2:] - OFF_Z) / (fx * SCALE_FACTOR)  # [F, J, 1]
         raw.append(np.concatenate([uv / TRANS_FACTOR, s], axis=-1))
     return np.concatenate(raw).mean(axis=0)

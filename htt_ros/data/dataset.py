@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from htt_ros.geometry import POSE_FRAME
 from htt_ros.labels import LabelSet
 
-IMAGE_SIZE: tuple[int, int] = (480, 270)  # (W, H) of every frame the readers return
+IMAGE_SIZE: tuple[int, int] = POSE_FRAME  # (W, H) of every frame the readers return
 FRAME_RATE = 30.0  # Hz, both data sets
 CACHE_DIRNAME = "htt_cache"
 

@@ -16,7 +16,7 @@ import torch
 
 from htt_ros import __version__
 from htt_ros.export.graphs import ActionStep, NaiveWindow, PoseStep, Trunk
-from htt_ros.geometry import OFF_Z, SCALE_FACTOR, TRANS_FACTOR
+from htt_ros.geometry import OFF_Z, POSE_FRAME, SCALE_FACTOR, TRANS_FACTOR
 from htt_ros.labels import LabelSet
 from htt_ros.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from htt_ros.model.htt import HTT
@@ -195,7 +195,7 @@ def export_model_folder(
             "offset": -0.5,
             "in_graph": True,
         },
-        decoding=Decoding(TRANS_FACTOR, SCALE_FACTOR, OFF_Z, (width / 2.0, height / 2.0)),
+        decoding=Decoding(TRANS_FACTOR, SCALE_FACTOR, OFF_Z, POSE_FRAME),
         graphs=graphs,
         provenance={
             "checkpoint": Path(checkpoint).name,

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import torch
 
-from htt_ros.geometry import OFF_Z, SCALE_FACTOR, TRANS_FACTOR
+from htt_ros.geometry import OFF_Z, POSE_FRAME, SCALE_FACTOR, TRANS_FACTOR
 
 
 def decode_25d(
-    pose_raw: torch.Tensor, intrinsics: torch.Tensor, image_size: tuple[int, int]
+    pose_raw: torch.Tensor, intrinsics: torch.Tensor, frame: tuple[int, int] = POSE_FRAME
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """pose_raw ``[..., J, 3]`` raw (tx, ty, s), intrinsics ``[..., 3, 3]`` of the network image,
-    image_size ``(W, H)`` -> ``joints2d [..., J, 2]`` px, ``depth [..., J]`` m,
+    """pose_raw ``[..., J, 3]`` raw (tx, ty, s), intrinsics ``[..., 3, 3]`` of the image scaled
+    to ``frame`` ``(W, H)`` -> ``joints2d [..., J, 2]`` px of ``frame``, ``depth [..., J]`` m,
     ``joints3d [..., J, 3]`` m (camera frame)."""
-    width, height = image_size
+    width, height = frame
     centre = pose_raw.new_tensor([width / 2.0, height / 2.0])
     fx = intrinsics[..., 0, 0].unsqueeze(-1)  # [..., 1]
     principal = intrinsics[..., None, :2, 2]  # [..., 1, 2]

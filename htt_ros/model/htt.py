@@ -119,17 +119,18 @@ class HTT(nn.Module):
 
         Args:
             images: ``[L, 3, H, W]`` float, normalised ``uint8 / 255 - 0.5`` (L = T normally).
-            intrinsics: ``[L, 3, 3]`` camera matrices of the ``W x H`` network images.
+            intrinsics: ``[L, 3, 3]`` camera matrices of the frames scaled to the 480x270
+                decoding frame (:data:`htt_ros.geometry.POSE_FRAME`).
             valid: ``[L]`` bool, False for padded frames.
 
         Returns:
-            ``joints2d [L, J, 2]`` px, ``depth [L, J]`` m, ``joints3d [L, J, 3]`` m (camera
-            frame), ``object_probs [L, O]``, ``action_probs [A]``, and the raw ``pose_raw
-            [L, J, 3]``, ``object_logits [L, O]``, ``tokens [L, D]``, ``action_logits [A]``.
+            ``joints2d [L, J, 2]`` px (decoding frame), ``depth [L, J]`` m, ``joints3d
+            [L, J, 3]`` m (camera frame), ``object_probs [L, O]``, ``action_probs [A]``, and
+            the raw ``pose_raw [L, J, 3]``, ``object_logits [L, O]``, ``tokens [L, D]``,
+            ``action_logits [A]``.
         """
         out = {k: v[0] for k, v in self(images[None], valid[None]).items()}
-        height, width = images.shape[-2:]
-        joints2d, depth, joints3d = decode_25d(out["pose_raw"], intrinsics, (width, height))
+        joints2d, depth, joints3d = decode_25d(out["pose_raw"], intrinsics)
         out.update(
             joints2d=joints2d,
             depth=depth,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from htt_ros.engines.base import GraphRunner
-from htt_ros.geometry import decode_25d
+from htt_ros.geometry import decode_25d, scale_intrinsics
 from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
 from htt_ros.streaming.frame_selection import CameraState, FrameSelector, ResetDetector
@@ -82,6 +82,7 @@ class StreamingPipeline:
         if config.action_stride < 1 or config.action_smoothing < 1:
             raise ValueError("action_stride and action_smoothing must be >= 1")
         self.size = (card.input_width, card.input_height)
+        self.frame = card.decoding.frame
         rate = card.frame_rate_hz if config.rate_hz is None else config.rate_hz
         self._selector = FrameSelector(rate)
         self._resets = ResetDetector(config.max_gap_s)
@@ -91,8 +92,8 @@ class StreamingPipeline:
         self._tokens: deque[tuple[FrameRef, np.ndarray]] = deque(maxlen=self.clip)
         self._tokens_since_action = 0
         self._recent_probs: deque[np.ndarray] = deque(maxlen=config.action_smoothing)
-        self._intrinsics = np.eye(3)  # network-size intrinsics of the current history
-        self._scale = np.ones(2)  # original pixels per network pixel, (x, y)
+        self._intrinsics = np.eye(3)  # intrinsics in the decoding frame, current history
+        self._scale = np.ones(2)  # original pixels per decoding-frame pixel, (x, y)
         self.frames_pushed = self.frames_processed = self.resets = 0
 
     def push(
@@ -113,8 +114,9 @@ class StreamingPipeline:
             return out
         out.selected = True
         self.frames_processed += 1
-        image, self._intrinsics = to_network_input(rgb, intrinsics, self.size)
-        self._scale = np.array([width / self.size[0], height / self.size[1]])
+        image = to_network_input(rgb, self.size)
+        self._intrinsics = scale_intrinsics(intrinsics, (width, height), self.frame)
+        self._scale = np.array([width / self.frame[0], height / self.frame[1]])
         frame = _Frame(FrameRef(stamp_ns, tag), image, np.zeros(0, np.float32))
         if self.config.mode == "segment":
             self._push_segment(frame, out)
@@ -225,7 +227,7 @@ class StreamingPipeline:
 
     def _emit_pose(self, window: _Window, p: int, lag: int, out: StepOutput) -> None:
         position = window.positions[p]
-        joints2d, _, joints3d = decode_25d(window.pose_raw[position], self._intrinsics, self.size)
+        joints2d, _, joints3d = decode_25d(window.pose_raw[position], self._intrinsics, self.frame)
         valid_frames = len(window.frames)
         out.poses.append(
             PoseResult(
