@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from training.demo import main
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = """\
 model: {window: 2, clip_length: 4}
@@ -69,3 +71,10 @@ def test_a_second_run_reuses_everything_and_a_new_config_trains_again(first_run)
         json.loads((tmp / "work" / "run" / "metrics.jsonl").read_text().splitlines()[-1])["epoch"]
         == 2
     )
+
+
+def test_a_checkpoint_without_a_bag_is_refused_with_the_fix(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--workdir", str(tmp_path), "--checkpoint", str(tmp_path / "model.pth")])
+    assert exit_info.value.code == 2
+    assert "--checkpoint needs --bag" in capsys.readouterr().err

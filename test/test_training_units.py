@@ -349,18 +349,23 @@ def test_cli_reports_bad_inputs_without_a_traceback(
     assert "action_object_info.txt" in err and "Traceback" not in err
 
 
-def test_claims_pairs_differ_only_in_t_or_T_with_equal_frames_per_step() -> None:
+def test_claims_pairs_differ_only_in_t_or_T_with_equal_steps() -> None:
     base = Config.from_dict(
         {
-            "model": {"window": 4, "clip_length": 16},
-            "train": {"batch_size": 4, "clips_per_epoch": 400},
+            "model": {"window": 4, "clip_length": 4},
+            "train": {"batch_size": 16, "clips_per_epoch": 1600},
         }
     )
-    runs = {s.name: s.config for s in settings(base, [16, 1], [16, 64])}
-    assert [runs["pose_t16"].model.window, runs["pose_t1"].model.window] == [16, 1]
-    long = runs["action_T64"]
-    assert (long.model.clip_length, long.model.window) == (64, 4)
-    assert (long.train.batch_size, long.train.clips_per_epoch) == (1, 100)
-    assert runs["action_T16"] == runs["pose_t16"].replace("model", window=4) == base
+    runs = {s.name: s.config for s in settings(base, [16, 1], [16, 64], action_batch=2)}
+    pose_t16, pose_t1 = runs["pose_t16"], runs["pose_t1"]
+    assert [pose_t16.model.window, pose_t1.model.window] == [16, 1]
+    assert pose_t16 == pose_t1.replace("model", window=16)
+    assert (pose_t16.model.clip_length, pose_t16.train.batch_size) == (16, 4)  # 64 frames/step
+    assert pose_t16.train.clips_per_epoch == 400  # 100 steps, as the base
+    short, long = runs["action_T16"], runs["action_T64"]
+    assert long == short.replace("model", clip_length=64)
+    assert (long.model.window, long.train.batch_size, long.train.clips_per_epoch) == (4, 2, 200)
     with pytest.raises(ConfigError, match="not a multiple"):
-        settings(base.replace("train", batch_size=2), [16], [64])
+        settings(base.replace("train", batch_size=3), [16], [64])
+    with pytest.raises(ConfigError, match="not a multiple of the config's t=4"):
+        settings(base, [16], [18])

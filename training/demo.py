@@ -4,14 +4,15 @@
 
 1. synthesise a small egocentric data set (FPHA layout, htt_ros.data.synthetic);
 2. train HTT on it with ``training/configs/synthetic.yaml`` (a few minutes on a CPU);
-3. export the checkpoint to a model folder, which becomes the node's built-in default model;
-4. make a rosbag of the held-out sequences (htt-make-bag);
+3. make a rosbag of the held-out sequences (htt-make-bag);
+4. export the checkpoint to a model folder, which becomes the node's built-in default model;
 5. run ``htt_node`` live on that bag (htt-replay --mode live) and print the accuracy and latency
    table, next to a constant-mean-pose baseline and chance.
 
 Each step keeps its result under ``$HTT_ROS_HOME/demo`` (default ``~/.cache/htt_ros/demo``) and
-is skipped when that result exists, so a second run reuses the first one's work (an interrupted
-training resumes). ``--checkpoint`` and ``--bag`` replace the synthetic ones with real ones.
+is skipped when it was made from the same inputs (data sizes, config, htt_ros's decoding frame,
+checkpoint), so a second run reuses the first one's work (an interrupted training resumes).
+``--checkpoint`` and ``--bag`` replace the synthetic ones with real ones.
 """
 
 import argparse
@@ -35,6 +36,7 @@ from htt_ros.model_card import ModelCard, ModelCardError, sha256_file
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
 DATA = {"sequences": 480, "frames": 24, "subjects": 4, "seed": 0}
+BAG_GAP_S = 0.6  # between sequences: above the node's max_gap_s (0.5 s), so it resets
 
 
 def step(text: str) -> float:
@@ -122,6 +124,38 @@ def exported_from(folder: Path, checkpoint: Path) -> bool:
     return card.provenance.get("checkpoint_sha256") == sha256_file(checkpoint)
 
 
+def synthetic_run(args: argparse.Namespace, work: Path, bag: Path) -> Path:
+    """Synthesise the data, train on it and write the test bag (each reused when made from
+    the same inputs); returns the checkpoint."""
+    data, run_dir = work / "data", work / "run"
+    sizes = DATA | {"sequences": args.sequences, "frames": args.frames}
+    data_stamp = json.dumps(sizes, sort_keys=True) + "\n"
+    if not clear_if_stale(data, data / "htt_synth_done", data_stamp):
+        t0 = step(f"synthesising {args.sequences} sequences into {data}")
+        write_dataset(data, "fpha", workers=2, **sizes)
+        (data / "htt_synth_done").write_text(data_stamp)
+        print(f"done in {time.monotonic() - t0:.0f} s")
+    checkpoint = run_dir / "checkpoint.pth"
+    run_stamp = (
+        f"pose frame {POSE_FRAME[0]}x{POSE_FRAME[1]}, config sha256 "
+        f"{sha256_file(args.config)}, data {data_stamp}"
+    )
+    if not clear_if_stale(run_dir, run_dir / "finished", run_stamp):
+        t0 = step(f"training on the CPU ({args.config}) into {run_dir}")
+        resume = ["--resume"] if checkpoint.is_file() else ["--config", str(args.config)]
+        run("training.train", *resume, "--data", str(data), "--out", str(run_dir))
+        (run_dir / "finished").write_text(run_stamp)
+        print(f"done in {time.monotonic() - t0:.0f} s")
+    bag_marker, bag_stamp = work / "test_bag.done", f"gap {BAG_GAP_S} s, data {data_stamp}"
+    if args.bag is None and not clear_if_stale(bag, bag_marker, bag_stamp):
+        step(f"writing the held-out sequences to the bag {bag}")
+        shutil.rmtree(bag, ignore_errors=True)  # an interrupted one
+        split = ["--layout", "fpha", "--split", "test"]
+        run("htt_ros.bags.make_bag", str(data), str(bag), *split, "--gap", str(BAG_GAP_S))
+        bag_marker.write_text(bag_stamp)
+    return checkpoint
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = get_args_parser()
     args = parser.parse_args(argv)
@@ -132,42 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(os.environ.get("HTT_ROS_HOME", Path.home() / ".cache" / "htt_ros")).expanduser()
     work = args.workdir or home / "demo"
     work.mkdir(parents=True, exist_ok=True)
-    data, run_dir, bag = work / "data", work / "run", args.bag or work / "test_bag"
+    data, bag = work / "data", args.bag or work / "test_bag"
     model = default_model_dir() if args.checkpoint is None else work / "model_from_checkpoint"
     started = time.monotonic()
 
-    if args.checkpoint is None:
-        sizes = DATA | {"sequences": args.sequences, "frames": args.frames}
-        data_stamp = json.dumps(sizes, sort_keys=True) + "\n"
-        if not clear_if_stale(data, data / "htt_synth_done", data_stamp):
-            t0 = step(f"synthesising {args.sequences} sequences into {data}")
-            write_dataset(data, "fpha", workers=2, **sizes)
-            (data / "htt_synth_done").write_text(data_stamp)
-            print(f"done in {time.monotonic() - t0:.0f} s")
-        checkpoint = run_dir / "checkpoint.pth"
-        run_stamp = (
-            f"pose frame {POSE_FRAME[0]}x{POSE_FRAME[1]}, config sha256 "
-            f"{sha256_file(args.config)}, data {data_stamp}"
-        )
-        if not clear_if_stale(run_dir, run_dir / "finished", run_stamp):
-            t0 = step(f"training on the CPU ({args.config}) into {run_dir}")
-            resume = ["--resume"] if checkpoint.is_file() else ["--config", str(args.config)]
-            run("training.train", *resume, "--data", str(data), "--out", str(run_dir))
-            (run_dir / "finished").write_text(run_stamp)
-            print(f"done in {time.monotonic() - t0:.0f} s")
-    else:
-        checkpoint = args.checkpoint
+    checkpoint = synthetic_run(args, work, bag) if args.checkpoint is None else args.checkpoint
     if not exported_from(model, checkpoint):
         step(f"exporting {checkpoint} to the model folder {model}")
         width, height = yaml.safe_load(args.config.read_text())["data"]["image_size"]
         size = [] if args.checkpoint else ["--input-size", str(width), str(height)]
         run("htt_ros.export.cli", str(checkpoint), str(model), *size)
-    bag_marker = work / "test_bag.done"
-    if args.bag is None and not clear_if_stale(bag, bag_marker, data_stamp):
-        step(f"writing the held-out sequences to the bag {bag}")
-        shutil.rmtree(bag, ignore_errors=True)  # an interrupted one
-        run("htt_ros.bags.make_bag", str(data), str(bag), "--layout", "fpha", "--split", "test")
-        bag_marker.write_text(data_stamp)
 
     step("running htt_node live on the bag")
     report = work / "report"

@@ -1,21 +1,22 @@
-"""The paper's two central claims, measured on one data set with a reduced, equal budget.
+"""The paper's two central claims, measured on one data set with a reduced budget.
 
     python -m training.experiments.claims --data /tmp/synth --out /tmp/claims \\
         --config training/configs/synthetic.yaml
 
 (a) pose: short windows beat single frames. Block P over t = ``--pose-windows`` (default 16
-    and 1) frames, both with clips of T = the largest window; scored by MEPE (mm).
+    and 1) frames, both with clips of T = the largest window and the base config's frames per
+    step (its ``batch_size * T``, as whole clips of T); scored by MEPE (mm).
 (b) action: long windows beat short ones. Clips of T = ``--action-lengths`` (default 16 and
-    64) frames, both with the config's t; scored by video-level action accuracy.
+    64) frames, both with the config's t and ``--action-batch`` clips per step (default 2, the
+    paper's batch), so the longer clips cost proportionally more compute, as in the paper;
+    scored by video-level action accuracy.
 
-Every run of a pair starts from ``--config`` (the base: image size, augmentation, learning
-rate, schedule, seed) and differs only in t or T. A pair sees the same frames per step and the
-same number of steps: a run with longer clips gets proportionally fewer clips per batch and per
-epoch (``batch_size * T`` and ``clips_per_epoch * T`` are kept), so both pay the same compute.
-Each run is trained with ``training.train`` and scored with ``training.evaluate`` on the
-config's validation split. OUT receives one run and report folder per setting,
-``claims.json`` (settings, wall times, headline numbers, mean-pose baseline, chance) and
-``claims.md`` (the table).
+Every run starts from ``--config`` (the base: image size, augmentation, learning rate,
+schedule, seed) and makes its number of steps per epoch (``clips_per_epoch / batch_size``); the
+runs of a pair differ only in t or T. Each run is trained with ``training.train`` and scored
+with ``training.evaluate`` on the config's validation split. OUT receives one run and report
+folder per setting, ``claims.json`` (settings, wall times, headline numbers, mean-pose
+baseline, chance) and ``claims.md`` (the table).
 """
 
 from __future__ import annotations
@@ -44,28 +45,30 @@ class Setting:
     config: Config
 
 
-def scaled(base: Config, clip_length: int, window: int, reference_length: int) -> Config:
-    """``base`` with clips of ``clip_length`` frames and windows of ``window``, its batch and
-    per-epoch clips scaled by ``reference_length / clip_length`` (the same frames per step)."""
+def with_clips(base: Config, clip_length: int, window: int, batch_size: int) -> Config:
+    """``base`` with clips of ``clip_length`` frames, windows of ``window`` and ``batch_size``
+    clips per step, making the base's number of steps per epoch."""
     t = base.train
-    ratio = reference_length / clip_length
     if t.clips_per_epoch == 0:
         raise ConfigError("claims: the base config needs train.clips_per_epoch > 0")
-    batch, per_epoch = round(t.batch_size * ratio), round(t.clips_per_epoch * ratio)
-    if batch < 1 or abs(batch - t.batch_size * ratio) > 1e-9:
-        raise ConfigError(
-            f"claims: train.batch_size {t.batch_size} x T={reference_length} is not a multiple "
-            f"of T={clip_length}; choose a batch size that keeps the frames per step equal"
-        )
+    steps = t.clips_per_epoch // t.batch_size
     cfg = base.replace("model", clip_length=clip_length, window=window)
-    return cfg.replace("train", batch_size=batch, clips_per_epoch=max(per_epoch, batch))
+    return cfg.replace("train", batch_size=batch_size, clips_per_epoch=steps * batch_size)
 
 
-def settings(base: Config, pose_windows: list[int], action_lengths: list[int]) -> list[Setting]:
+def settings(
+    base: Config, pose_windows: list[int], action_lengths: list[int], action_batch: int = 2
+) -> list[Setting]:
     """The runs of both claims (pose runs use T = max window, action runs the base's t)."""
     pose_length = max(pose_windows)
+    frames = base.train.batch_size * base.model.clip_length
+    if frames % pose_length:
+        raise ConfigError(
+            f"claims: train.batch_size {base.train.batch_size} x T={base.model.clip_length} is "
+            f"not a multiple of T={pose_length}; choose a batch size that makes whole clips"
+        )
     runs = [
-        Setting(f"pose_t{t}", "pose", scaled(base, pose_length, t, base.model.clip_length))
+        Setting(f"pose_t{t}", "pose", with_clips(base, pose_length, t, frames // pose_length))
         for t in pose_windows
     ]
     window = base.model.window
@@ -73,7 +76,7 @@ def settings(base: Config, pose_windows: list[int], action_lengths: list[int]) -
         if length % window:
             raise ConfigError(f"claims: T={length} is not a multiple of the config's t={window}")
     runs += [
-        Setting(f"action_T{T}", "action", scaled(base, T, window, base.model.clip_length))
+        Setting(f"action_T{T}", "action", with_clips(base, T, window, action_batch))
         for T in action_lengths
     ]
     return runs
@@ -166,6 +169,12 @@ def get_args_parser() -> argparse.ArgumentParser:
         default=[16, 64],
         help="clip lengths T of claim (b) (default: 16 64)",
     )
+    parser.add_argument(
+        "--action-batch",
+        type=int,
+        default=2,
+        help="clips per step of both runs of claim (b) (default: 2, the paper's batch)",
+    )
     parser.add_argument("--epochs", type=int, help="override train.epochs of the base config")
     parser.add_argument(
         "--clips-per-epoch", type=int, help="override train.clips_per_epoch of the base config"
@@ -187,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch_size,
         }
         base = base.replace("train", **{k: v for k, v in overrides.items() if v is not None})
-        runs = settings(base, args.pose_windows, args.action_lengths)
+        runs = settings(base, args.pose_windows, args.action_lengths, args.action_batch)
     except ConfigError as err:
         print(f"claims: error: {err}", file=sys.stderr)
         return 2
