@@ -40,7 +40,7 @@ from htt_ros.subprocesses import interrupt
 NAMESPACE = "/htt_replay"
 READY_TIMEOUT_S = 60.0
 DRAIN_S = 1.5  # after the last frame: wait this long without new output before stopping
-INFO_HEAD_START_S = 0.5  # camera_info published this long before the first image
+INFO_HEAD_START_S = 1.5  # camera_info this long before the first image; discovery settles
 CLOCK_PERIOD_S = 0.05  # /clock while draining, so that the node's sim-time timers keep firing
 
 
