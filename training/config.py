@@ -164,6 +164,11 @@ class Config:
         new = dataclasses.replace(getattr(self, section), **values)
         return dataclasses.replace(self, **{section: new})
 
+    def override(self, section: str, **values: Any) -> Config:
+        """:meth:`replace` with the values that are not None (command-line flags left unset
+        keep the config's value)."""
+        return self.replace(section, **{k: v for k, v in values.items() if v is not None})
+
 
 def load_config(path: str | Path) -> Config:
     """Read a YAML config file; raises :class:`ConfigError` naming the file and the problem."""

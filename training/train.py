@@ -76,15 +76,15 @@ def resolve_config(args: argparse.Namespace, resume: LoadedCheckpoint | None) ->
         raise ConfigError("--config FILE is required (unless --resume continues a run)")
     else:
         cfg = load_config(args.config)
-    overrides = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "seed": args.seed,
-        "eval_every": args.eval_every,
-        "pretrained": False if args.from_scratch else None,
-    }
-    cfg = cfg.replace("train", **{k: v for k, v in overrides.items() if v is not None})
+    cfg = cfg.override(
+        "train",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        eval_every=args.eval_every,
+        pretrained=False if args.from_scratch else None,
+    )
     if args.workers is not None:
         cfg = cfg.replace("data", workers=args.workers)
     return cfg

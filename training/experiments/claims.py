@@ -189,13 +189,12 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     try:
-        base = load_config(args.config)
-        overrides = {
-            "epochs": args.epochs,
-            "clips_per_epoch": args.clips_per_epoch,
-            "batch_size": args.batch_size,
-        }
-        base = base.replace("train", **{k: v for k, v in overrides.items() if v is not None})
+        base = load_config(args.config).override(
+            "train",
+            epochs=args.epochs,
+            clips_per_epoch=args.clips_per_epoch,
+            batch_size=args.batch_size,
+        )
         runs = settings(base, args.pose_windows, args.action_lengths, args.action_batch)
     except ConfigError as err:
         print(f"claims: error: {err}", file=sys.stderr)
