@@ -48,7 +48,7 @@ def augment_clip(
         images ``[T, 3, H, W]`` float32 in [0, 1], joints2d ``[T, J, 2]`` and intrinsics
         ``[3, 3]`` after the translation.
     """
-    T, _, _, width = images.shape
+    T, _, height, width = images.shape
     scale = width / IMAGE_SIZE[0]
     dx, dy = (int(cfg.translate * width * u) for u in rng.uniform(-1.0, 1.0, 2))
     brightness, contrast, saturation = rng.uniform(
@@ -68,7 +68,7 @@ def augment_clip(
         interpolation=InterpolationMode.NEAREST,
         fill=0,
     )
-    dx_frame, dy_frame = dx / scale, dy * IMAGE_SIZE[1] / images.shape[2]
+    dx_frame, dy_frame = dx * IMAGE_SIZE[0] / width, dy * IMAGE_SIZE[1] / height
     shift = np.array([[1.0, 0.0, dx_frame], [0.0, 1.0, dy_frame], [0.0, 0.0, 1.0]])
     colour: list[Callable[[torch.Tensor], torch.Tensor]] = [
         lambda x: TF.adjust_brightness(x, brightness),
