@@ -17,9 +17,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from htt_ros.export.graphs import ActionStep, PoseStep
 from htt_ros.export.onnx_export import export_graphs
 from htt_ros.model import HTT, HTTConfig
+from htt_ros.model.graphs import ActionStep, PoseStep
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:

@@ -11,7 +11,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from htt_ros import launch_support
+from htt_ros.ros import launch_support
 
 ARGUMENTS = {
     "params_file": ("", "parameters YAML; empty = the package's config/htt.yaml"),

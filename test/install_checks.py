@@ -41,7 +41,7 @@ def check_prefix(prefix: Path, env: dict[str, str], python: str, workdir: Path) 
     assert (prefix / "share/ament_index/resource_index/packages/htt_ros").is_file()
 
     probe = (
-        "import htt_ros, htt_ros.msg, htt_ros.parameters\n"
+        "import htt_ros, htt_ros.msg, htt_ros.ros.parameters\n"
         "from ament_index_python.packages import get_package_share_directory as share\n"
         f"msgs = [getattr(htt_ros.msg, n)() for n in {MESSAGES!r}]\n"
         "print(htt_ros.__file__); print(share('htt_ros'))\n"

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from htt_ros.export.cli import main as export_main
 from htt_ros.labels import FPHA, H2O
 from htt_ros.model import HTT, HTTConfig, save_checkpoint
+from htt_ros.tools.htt_export import main as export_main
 
 SIZE = (112, 64)  # network input (W, H): small keeps the tests fast; the net is size-agnostic
 

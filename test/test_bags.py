@@ -21,11 +21,11 @@ from htt_ros.bags.bag_io import (
 from htt_ros.bags.make_bag import (
     FRAME_ID,
     compressed_msg,
-    main,
     synthetic_sequences,
     write_bag,
 )
 from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
+from htt_ros.tools.htt_make_bag import main
 
 PERIOD_NS = round(1e9 / 30)
 

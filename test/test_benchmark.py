@@ -9,7 +9,7 @@ import json
 import pytest
 from model_folders import export_small_model
 
-from htt_ros.benchmark import main
+from htt_ros.tools.htt_bench import main
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,14 @@ import pytest
 import torch
 from htt_test_utils import authors_state_dict, write_authors_checkpoint
 
-from htt_ros.model import HTT, CheckpointError, HTTConfig, load_checkpoint, save_checkpoint
+from htt_ros.model import (
+    HTT,
+    CheckpointError,
+    HTTConfig,
+    load_checkpoint,
+    load_network,
+    save_checkpoint,
+)
 from htt_ros.model.checkpoint import ours_key_to_authors
 from htt_ros.model.pretrained import PretrainedWeightsMissing, build_htt, cached_weights_path
 
@@ -41,7 +48,7 @@ def test_authors_file_with_pickled_scheduler_loads_safely(h2o_file, h2o_state):
     assert "torch.optim.lr_scheduler.StepLR" in unsafe  # the file really pickles objects
     ckpt = load_checkpoint(h2o_file)
     assert (ckpt.kind, ckpt.labels.name, ckpt.epoch) == ("authors", "h2o", 45)
-    net = HTT.from_checkpoint(h2o_file)
+    net = load_network(h2o_file)
     assert not net.training and net.config == HTTConfig.for_dataset("h2o")
     for key, value in net.state_dict().items():
         torch.testing.assert_close(value, h2o_state[ours_key_to_authors(key)], rtol=0, atol=0)
@@ -51,7 +58,7 @@ def test_module_prefix_is_stripped(tmp_path, h2o_state):
     path = write_authors_checkpoint(
         tmp_path / "dp.pth", {f"module.{k}": v for k, v in h2o_state.items()}
     )
-    net = HTT.from_checkpoint(path, dataset="h2o")
+    net = load_network(path, dataset="h2o")
     torch.testing.assert_close(net.action_token, h2o_state["action_token"])
 
 
@@ -59,7 +66,7 @@ def test_pickled_code_never_runs(tmp_path, h2o_state):
     marker = tmp_path / "marker.txt"
     path = write_authors_checkpoint(tmp_path / "evil.pth", h2o_state, payload=Payload(marker))
     with pytest.raises(CheckpointError, match="trust_pickle=True") as err:
-        HTT.from_checkpoint(path)
+        load_network(path)
     assert "_write_marker" in str(err.value) and str(path) in str(err.value)
     assert not marker.exists()
     # Hidden inside the scheduler object (mapped to the inert stand-in): still refused.
@@ -89,7 +96,7 @@ def test_missing_unexpected_and_wrong_shapes(tmp_path, h2o_state):
     state["concat_to_action_input.weight"] = torch.zeros(512, 1024)
     path = write_authors_checkpoint(tmp_path / "bad.pth", state)
     with pytest.raises(CheckpointError) as err:
-        HTT.from_checkpoint(path)
+        load_network(path)
     msg = str(err.value)
     assert "missing keys (1)" in msg and "transformer_pose.encoder.layers.1.linear2.bias" in msg
     assert "unexpected keys (1)" in msg and "layers.2.linear1.weight" in msg
@@ -98,7 +105,7 @@ def test_missing_unexpected_and_wrong_shapes(tmp_path, h2o_state):
 
 def test_fc_and_position_table_are_optional(tmp_path, h2o_state):
     state = {k: v for k, v in h2o_state.items() if ".fc." not in k and "transformer_pe" not in k}
-    net = HTT.from_checkpoint(write_authors_checkpoint(tmp_path / "nofc.pth", state))
+    net = load_network(write_authors_checkpoint(tmp_path / "nofc.pth", state))
     torch.testing.assert_close(net.action_token, h2o_state["action_token"])
 
 

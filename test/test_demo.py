@@ -12,7 +12,15 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 def test_camera_demo_runs_the_node_on_the_synthetic_camera(tmp_path) -> None:
     model = export_small_model(tmp_path / "model", dataset="h2o", clip_length=32)
     result = subprocess.run(
-        [sys.executable, "-m", "htt_ros.camera_demo", "--seconds", "15", "--model", str(model)],
+        [
+            sys.executable,
+            "-m",
+            "htt_ros.tools.htt_camera_demo",
+            "--seconds",
+            "15",
+            "--model",
+            str(model),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -25,7 +33,7 @@ def test_camera_demo_runs_the_node_on_the_synthetic_camera(tmp_path) -> None:
 
 def test_camera_demo_without_a_model_says_how_to_make_one(tmp_path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "htt_ros.camera_demo", "--seconds", "1"],
+        [sys.executable, "-m", "htt_ros.tools.htt_camera_demo", "--seconds", "1"],
         capture_output=True,
         text=True,
         timeout=60,

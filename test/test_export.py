@@ -10,12 +10,12 @@ import pytest
 import torch
 from htt_test_utils import authors_state_dict, write_authors_checkpoint
 
-from htt_ros.export.cli import main
 from htt_ros.geometry import decode_25d
 from htt_ros.labels import FPHA
-from htt_ros.model import HTT, HTTConfig, save_checkpoint
+from htt_ros.model import HTT, HTTConfig, load_network, save_checkpoint
 from htt_ros.model.checkpoint import authors_to_ours
 from htt_ros.model_card import ModelCard, ModelCardError
+from htt_ros.tools.htt_export import main
 
 W, H = 112, 64  # small network input keeps the suite fast
 
@@ -88,7 +88,7 @@ def test_onnx_streaming_matches_forward_clip(exported, dataset, n_valid):
         valid[n_valid:] = False
     K = np.tile(np.array([[90.0, 0, 54], [0, 91.0, 33], [0, 0, 1]], np.float32), (T, 1, 1))
     ours = stream(folder, card, frames, K, valid)
-    net = HTT.from_checkpoint(checkpoint)
+    net = load_network(checkpoint)
     images = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255 - 0.5
     ref = net.forward_clip(images, torch.from_numpy(K), torch.from_numpy(valid))
     for key in ("joints2d", "joints3d", "depth", "object_probs", "action_probs", "tokens"):

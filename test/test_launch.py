@@ -1,4 +1,4 @@
-"""launch/htt.launch.py and the logic it delegates to htt_ros.launch_support.
+"""launch/htt.launch.py and the logic it delegates to htt_ros.ros.launch_support.
 
 The real ROS 2 `launch` packages are not on PyPI. Where they are importable the file is loaded and
 its description generated for real; everywhere, it also runs against a small recording stand-in
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from htt_ros import launch_support
+from htt_ros.ros import launch_support
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = REPO / "launch" / "htt.launch.py"

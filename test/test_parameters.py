@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from htt_ros.parameters import PARAMETERS, SPECS, validate
+from htt_ros.ros.parameters import PARAMETERS, SPECS, validate
 
 REPO = Path(__file__).resolve().parents[1]
 

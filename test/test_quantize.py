@@ -8,8 +8,8 @@ from model_folders import camera_frames, export_small_model
 from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import load_model
 from htt_ros.model_card import ModelCard
-from htt_ros.quantize import main
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
+from htt_ros.tools.htt_quantize import main
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ import torch
 
 from htt_ros.bags.bag_io import BagWriter, bag_info
 from htt_ros.bags.make_bag import synthetic_sequences, to_time, write_bag
-from htt_ros.bags.replay import main
 from htt_ros.data import synthetic_labels
-from htt_ros.export.cli import main as export_main
 from htt_ros.model import HTT, HTTConfig, save_checkpoint
 from htt_ros.ros.image_messages import rgb_to_image_msg
+from htt_ros.tools.htt_export import main as export_main
+from htt_ros.tools.htt_replay import main
 
 FIGURES = {"pck.png", "confusion.png", "latency.png", "frames.png"}
 REPORT_KEYS = {

@@ -7,7 +7,7 @@ from model_folders import SIZE, camera_frames, export_small_model
 
 from htt_ros.engines.loader import load_model
 from htt_ros.geometry import POSE_FRAME, decode_25d, scale_intrinsics
-from htt_ros.model import HTT
+from htt_ros.model import load_network
 from htt_ros.streaming.frame_selection import NS_PER_S
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
@@ -24,7 +24,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def net(folder):
-    return HTT.from_checkpoint(folder / "network.pt")
+    return load_network(folder / "network.pt")
 
 
 def stamps_30hz(n: int, start_s: float = 5.0) -> list[int]:

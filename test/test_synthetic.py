@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from htt_ros.data import load_fpha, load_h2o
-from htt_ros.data.synth_cli import main
 from htt_ros.data.synthetic import NOUNS, VERBS, generate_sequence, synthetic_labels
 from htt_ros.skeleton import BONES
+from htt_ros.tools.htt_synth import main
 
 
 def test_same_seed_same_sequence_other_seed_differs() -> None:

@@ -15,11 +15,11 @@ from fakes.helpers import (
     write_onnx,
 )
 
-from htt_ros.engines.build_engines_cli import main
 from htt_ros.engines.loader import load_model
 from htt_ros.labels import Action, LabelSet
 from htt_ros.model_card import Decoding, GraphSpec, ModelCard, sha256_file
 from htt_ros.model_card import TensorSpec as CardSpec
+from htt_ros.tools.htt_build_engines import main
 
 
 def card_specs(specs):

@@ -151,7 +151,7 @@ def synthetic_run(args: argparse.Namespace, work: Path, bag: Path) -> Path:
         step(f"writing the held-out sequences to the bag {bag}")
         shutil.rmtree(bag, ignore_errors=True)  # an interrupted one
         split = ["--layout", "fpha", "--split", "test"]
-        run("htt_ros.bags.make_bag", str(data), str(bag), *split, "--gap", str(BAG_GAP_S))
+        run("htt_ros.tools.htt_make_bag", str(data), str(bag), *split, "--gap", str(BAG_GAP_S))
         bag_marker.write_text(bag_stamp)
     return checkpoint
 
@@ -175,12 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         step(f"exporting {checkpoint} to the model folder {model}")
         width, height = yaml.safe_load(args.config.read_text())["data"]["image_size"]
         size = [] if args.checkpoint else ["--input-size", str(width), str(height)]
-        run("htt_ros.export.cli", str(checkpoint), str(model), *size)
+        run("htt_ros.tools.htt_export", str(checkpoint), str(model), *size)
 
     step("running htt_node live on the bag")
     report = work / "report"
     run(
-        "htt_ros.bags.replay",
+        "htt_ros.tools.htt_replay",
         str(model),
         str(bag),
         "--mode",

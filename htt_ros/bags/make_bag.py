@@ -21,8 +21,6 @@ typestore, with the htt_ros messages registered from their ``.msg`` files, suppl
 definitions and RIHS01 type hashes of the metadata).
 """
 
-import argparse
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +40,10 @@ from htt_ros.bags.bag_io import (
     GT_HANDS_TOPIC,
     GT_LABELS_TOPIC,
     IMAGE_TOPIC,
-    STORAGES,
     BagError,
     BagWriter,
 )
-from htt_ros.data import DatasetError, generate_sequence, load_fpha, load_h2o, synthetic_labels
+from htt_ros.data import generate_sequence, load_fpha, load_h2o, synthetic_labels
 from htt_ros.labels import LabelSet
 from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
 from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
@@ -256,99 +253,3 @@ def write_bag(
             t_ns += round(gap_s * NS_PER_S) - period_ns
     bar.close()
     return total
-
-
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="htt-make-bag",
-        description=(
-            "Write data set sequences into a rosbag2 directory: camera images at the camera's "
-            "rate, CameraInfo, and the ground truth on /ground_truth/* in htt_ros messages."
-        ),
-        epilog=(
-            "Examples: htt-make-bag data/fpha bags/fpha_test --layout fpha; "
-            "htt-make-bag bags/synth --layout synthetic-h2o --sequences 4 (no data folder)"
-        ),
-    )
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="[DATA_DIR] OUT_BAG",
-        help="data set folder (not for synthetic-* layouts) and the bag folder to create",
-    )
-    parser.add_argument("--layout", required=True, choices=LAYOUTS, help="data set layout")
-    parser.add_argument("--split", default="test", help="data set split to write (default: test)")
-    parser.add_argument(
-        "--sequences",
-        type=int,
-        default=None,
-        help="number of sequences (default: the whole split; 4 for synthetic-*)",
-    )
-    parser.add_argument(
-        "--frames", type=int, default=64, help="frames per synthetic sequence (default: 64)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="synthetic seed (default: 0)")
-    parser.add_argument(
-        "--compressed", action="store_true", help="JPEG CompressedImage instead of raw rgb8"
-    )
-    parser.add_argument(
-        "--jpeg-quality", type=int, default=90, help="JPEG quality 1-100 (default: 90)"
-    )
-    parser.add_argument(
-        "--storage", choices=tuple(STORAGES), default="mcap", help="storage (default: mcap)"
-    )
-    parser.add_argument(
-        "--gap",
-        type=float,
-        default=1.0,
-        help="seconds between sequences; above the node's max_gap_s so replay resets "
-        "(default: 1.0)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = get_args_parser()
-    args = parser.parse_args(argv)
-    synthetic = args.layout.startswith("synthetic-")
-    if len(args.paths) != (1 if synthetic else 2):
-        parser.error(
-            "synthetic-* layouts take only OUT_BAG (the generator needs no folder)"
-            if synthetic
-            else f"the {args.layout} layout takes DATA_DIR and OUT_BAG"
-        )
-    if (args.sequences is not None and args.sequences < 1) or args.frames < 1:
-        parser.error("--sequences and --frames must be >= 1")
-    out = Path(args.paths[-1])
-    try:
-        if synthetic:
-            layout = args.layout.removeprefix("synthetic-")
-            count = args.sequences or 4
-            labels, sequences = synthetic_sequences(layout, count, args.frames, args.seed)
-        else:
-            labels, sequences = dataset_sequences(
-                Path(args.paths[0]), args.layout, args.split, args.sequences
-            )
-        if not sequences:
-            raise BagError(f"split {args.split!r} of {args.paths[0]} has no sequences")
-        frames = write_bag(
-            out,
-            labels,
-            sequences,
-            compressed=args.compressed,
-            storage=args.storage,
-            gap_s=args.gap,
-            jpeg_quality=args.jpeg_quality,
-            progress=not args.quiet,
-        )
-    except (BagError, DatasetError) as error:
-        print(f"htt-make-bag: {error}", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        print(f"wrote {frames} frames of {len(sequences)} sequences to {out} ({args.storage})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

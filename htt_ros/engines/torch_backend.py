@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from htt_ros.engines.base import EngineError, TensorSpec, check_feeds
-from htt_ros.export.graphs import ActionStep, PoseStep
 from htt_ros.model.checkpoint import CheckpointError, load_checkpoint
+from htt_ros.model.graphs import ActionStep, PoseStep
 
 
 class TorchRunner:

@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from htt_ros import __version__
-from htt_ros.export.graphs import ActionStep, NaiveWindow, PoseStep, Trunk
 from htt_ros.geometry import OFF_Z, POSE_FRAME, SCALE_FACTOR, TRANS_FACTOR
 from htt_ros.labels import LabelSet
 from htt_ros.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from htt_ros.model.graphs import ActionStep, NaiveWindow, PoseStep, Trunk
 from htt_ros.model.htt import HTT
 from htt_ros.model_card import (
     Decoding,

@@ -4,6 +4,7 @@ from htt_ros.model.checkpoint import (
     CheckpointError,
     LoadedCheckpoint,
     load_checkpoint,
+    load_network,
     save_checkpoint,
 )
 from htt_ros.model.config import HTTConfig
@@ -15,5 +16,6 @@ __all__ = [
     "HTTConfig",
     "LoadedCheckpoint",
     "load_checkpoint",
+    "load_network",
     "save_checkpoint",
 ]

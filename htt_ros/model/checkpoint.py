@@ -370,3 +370,13 @@ def save_checkpoint(
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
+
+
+def load_network(path: str | Path, dataset: str | None = None, trust_pickle: bool = False) -> HTT:
+    """Load an authors' or an htt_ros checkpoint; returns the network in eval mode.
+
+    ``dataset`` (``fpha``/``h2o``) is inferred from the head shapes when None and checked against
+    them otherwise. ``trust_pickle=True`` allows arbitrary pickled objects (only for files you
+    trust); by default loading never runs code from the file. Raises :class:`CheckpointError`.
+    """
+    return load_checkpoint(path, dataset=dataset, trust_pickle=trust_pickle).build_model()

@@ -11,8 +11,6 @@ J joints, O objects, A actions.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,8 +23,9 @@ from htt_ros.model.trunk import ResNetTrunk
 
 
 class HTT(nn.Module):
-    """HTT network. Build with ``HTT(HTTConfig.for_dataset("fpha"))`` or load with
-    :meth:`from_checkpoint`. ``labels`` (optional) travels with the network for export."""
+    """HTT network. Build with ``HTT(HTTConfig.for_dataset("fpha"))`` or load a checkpoint with
+    :func:`htt_ros.model.checkpoint.load_network`. ``labels`` (optional) travels with the network
+    for export."""
 
     def __init__(self, config: HTTConfig, labels: LabelSet | None = None) -> None:
         super().__init__()
@@ -139,19 +138,3 @@ class HTT(nn.Module):
             action_probs=F.softmax(out["action_logits"], dim=-1),
         )
         return out
-
-    @classmethod
-    def from_checkpoint(
-        cls, path: str | Path, dataset: str | None = None, trust_pickle: bool = False
-    ) -> HTT:
-        """Load an authors' or an htt_ros checkpoint; returns the network in eval mode.
-
-        ``dataset`` (``fpha``/``h2o``) is inferred from the head shapes when None and checked
-        against them otherwise. ``trust_pickle=True`` allows arbitrary pickled objects (only for
-        files you trust); by default loading never runs code from the file. Raises
-        :class:`~htt_ros.model.checkpoint.CheckpointError`.
-        """
-        from htt_ros.model.checkpoint import load_checkpoint  # checkpoint imports this module
-
-        ckpt = load_checkpoint(path, dataset=dataset, trust_pickle=trust_pickle)
-        return ckpt.build_model()

@@ -4,7 +4,7 @@ Subscribes ``image`` (sensor_msgs/Image) or ``image/compressed`` (CompressedImag
 ``camera_info``. Publishes ``hands`` (HandPoses), ``action`` (Action), ``labels`` (HandLabels,
 latched), ``markers`` (MarkerArray), ``annotated`` (Image) and ``/diagnostics``. The image
 callback only hands the newest frame to the inference thread (see frame_worker); every output
-carries the header of the image it describes. Parameters: htt_ros.parameters and the README.
+carries the header of the image it describes. Parameters: htt_ros.ros.parameters and the README.
 """
 
 import logging
@@ -28,7 +28,6 @@ from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import LoadedModel, load_model
 from htt_ros.model_card import ModelCardError
 from htt_ros.msg import Action, HandLabels, HandPoses
-from htt_ros.parameters import PARAMETERS, validate
 from htt_ros.ros.annotate import annotate
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource
 from htt_ros.ros.frame_worker import FrameWorker
@@ -41,6 +40,7 @@ from htt_ros.ros.image_messages import rgb_to_image_msg
 from htt_ros.ros.markers import clear_markers, hand_markers
 from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses_msg
 from htt_ros.ros.node_status import NodeStatus
+from htt_ros.ros.parameters import PARAMETERS, validate
 from htt_ros.ros.qos import input_qos, latched_qos
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 

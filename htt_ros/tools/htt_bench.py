@@ -209,12 +209,12 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         import torch  # noqa: F401  (the trunk and naive graphs are exported from network.pt)
 
         from htt_ros.export.onnx_export import export_benchmark_graphs
-        from htt_ros.model import HTT
+        from htt_ros.model import load_network
     except ImportError:
         return {"skipped": "torch is not installed (pip install ros-htt-ros[torch])"}
     size = (base.card.input_width, base.card.input_height)
     with tempfile.TemporaryDirectory() as tmp:
-        net = HTT.from_checkpoint(args.model_dir / "network.pt")
+        net = load_network(args.model_dir / "network.pt")
         export_benchmark_graphs(net, tmp, size)
         trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)

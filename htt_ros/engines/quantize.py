@@ -7,10 +7,7 @@ channel, activations uint8, QDQ format so TensorRT and ORT read them alike). The
 records the files, their checksums and the calibration source; ``precision: int8`` uses them.
 """
 
-import argparse
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,43 +111,3 @@ def quantize_folder(folder: Path, feeds: dict[str, list], source: str) -> ModelC
     card.extra["int8"] = int8
     card.write(folder)
     return card
-
-
-def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="htt-quantize", description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", type=Path, help="model folder made by htt-export")
-    parser.add_argument(
-        "--calibration",
-        type=Path,
-        required=True,
-        help="folder of frames (jpg/png, in time order) from the target camera",
-    )
-    parser.add_argument(
-        "--max-frames",
-        type=int,
-        default=200,
-        help="calibration frames to use at most (default: 200)",
-    )
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    start = time.monotonic()
-    try:
-        paths = frame_paths(args.calibration, args.max_frames)
-        feeds = record_feeds(args.model_dir, read_frames(paths))
-        card = quantize_folder(args.model_dir, feeds, str(args.calibration))
-    except (FileNotFoundError, ValueError) as error:
-        print(f"htt-quantize: {error}", file=sys.stderr)
-        return 1
-    files = ", ".join(card.extra["int8"][name]["file"] for name in GRAPHS)
-    print(
-        f"wrote {files} in {args.model_dir} from {len(feeds['pose_step'])} pose_step feeds "
-        f"in {time.monotonic() - start:.1f} s; run with precision int8"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
