@@ -1,12 +1,20 @@
-"""``htt-export CHECKPOINT OUT_DIR``: a model folder from an authors' or htt_ros checkpoint."""
+"""``htt-export CHECKPOINT OUT_DIR``: a model folder from an authors' or htt_ros checkpoint.
+
+CHECKPOINT may also be the authors' release archive ``ws.zip`` as downloaded (release
+``assets-v1`` of github fylwen/HTT): the checkpoint for the data set is taken out of it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from htt_ros.export.onnx_export import DEFAULT_INPUT_SIZE, export_model_folder
+from htt_ros.export.release_archive import extract_checkpoint, is_release_archive
+from htt_ros.model_card import ModelCard
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -15,13 +23,24 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="Export an HTT checkpoint (the authors' or ours) to a model folder: "
         "pose_step.onnx, action.onnx and model.json.",
     )
-    parser.add_argument("checkpoint", help="authors' .pth or htt_ros checkpoint")
+    parser.add_argument(
+        "checkpoint",
+        help="authors' .pth or htt_ros checkpoint, or the authors' ws.zip holding checkpoints",
+    )
     parser.add_argument("out_dir", help="model folder to write (created if missing)")
     parser.add_argument(
         "--dataset",
         choices=["fpha", "h2o"],
         default=None,
-        help="data set the checkpoint must be for (default: inferred from its head shapes)",
+        help="data set the checkpoint must be for, or to take from ws.zip (default: inferred "
+        "from the head shapes)",
+    )
+    parser.add_argument(
+        "--member",
+        default=None,
+        metavar="PATH",
+        help="checkpoint inside the zip to export, e.g. ckpts/htt_fpha/checkpoint_45.pth "
+        "(default: the latest epoch of the data set's)",
     )
     parser.add_argument(
         "--input-size",
@@ -53,14 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"htt-export: input size {width}x{height} is below 32x32 pixels", file=sys.stderr)
         return 2
     try:
-        card = export_model_folder(
-            args.checkpoint,
-            args.out_dir,
-            dataset=args.dataset,
-            input_size=(width, height),
-            labels_file=args.labels,
-            trust_pickle=args.trust_pickle,
-        )
+        with tempfile.TemporaryDirectory(prefix="htt_export_") as workdir:
+            card = _export(args, (width, height), Path(workdir))
     except ValueError as err:  # CheckpointError and bad label files
         print(f"htt-export: {err}", file=sys.stderr)
         return 1
@@ -70,6 +83,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"input {width}x{height}, t={card.window}, T={card.clip_length}"
     )
     return 0
+
+
+def _export(args: argparse.Namespace, input_size: tuple[int, int], workdir: Path) -> ModelCard:
+    """Export the checkpoint, first taken out of the archive when it is the authors' zip."""
+    checkpoint = args.checkpoint
+    if is_release_archive(checkpoint):
+        taken = extract_checkpoint(
+            checkpoint,
+            workdir,
+            dataset=args.dataset,
+            member=args.member,
+            trust_pickle=args.trust_pickle,
+        )
+        print(f"{checkpoint}: exporting {taken.member} ({taken.dataset}, epoch {taken.epoch})")
+        checkpoint = taken.path
+    elif args.member is not None:
+        raise ValueError(f"--member needs a zip archive of checkpoints; {checkpoint} is none")
+    return export_model_folder(
+        checkpoint,
+        args.out_dir,
+        dataset=args.dataset,
+        input_size=input_size,
+        labels_file=args.labels,
+        trust_pickle=args.trust_pickle,
+    )
 
 
 if __name__ == "__main__":
