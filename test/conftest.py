@@ -16,3 +16,8 @@ os.environ["HTT_ROS_HOME"] = tempfile.mkdtemp(prefix="htt_ros_home_")
 atexit.register(shutil.rmtree, os.environ["HTT_ROS_HOME"], ignore_errors=True)
 _repo = str(Path(__file__).resolve().parents[1])
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_repo, os.environ.get("PYTHONPATH")]))
+
+# Under `colcon test` (CMakeLists.txt) the package is already built and installed: the tests
+# that build or install it themselves would only redo that (and colcon test would recurse).
+_INSTALL_TESTS = ["test_colcon_build.py", "test_pip_install.py"]
+collect_ignore = _INSTALL_TESTS if os.environ.get("HTT_ROS_COLCON_TEST") else []

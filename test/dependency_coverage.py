@@ -20,8 +20,9 @@ PACKAGE_XML = REPO / "package.xml"
 REQUIREMENTS = REPO / "requirements.txt"
 PYPROJECT = REPO / "pyproject.toml"
 
-# Import name -> rosdep key (ros/rosdistro rosdep/python.yaml). ROS packages (rclpy, sensor_msgs,
-# launch, ...) are imported by their package name, which is their rosdep key.
+# Import name -> the rosdep key that provides it: Python libraries (ros/rosdistro
+# rosdep/python.yaml), and what the generated messages (htt_ros/msg/) import. Other ROS packages
+# (rclpy, sensor_msgs, launch, ...) are imported by their package name, which is their key.
 PYTHON_ROSDEP_KEYS = {
     "cv2": "python3-opencv",
     "matplotlib": "python3-matplotlib",
@@ -29,6 +30,8 @@ PYTHON_ROSDEP_KEYS = {
     "PIL": "python3-pil",
     "tqdm": "python3-tqdm",
     "yaml": "python3-yaml",
+    "rosidl_generator_py": "rosidl_default_runtime",
+    "rosidl_parser": "rosidl_default_runtime",
 }
 # Import name -> requirements.txt distribution (no plain rosdep key; pip on the robot).
 PIP_ONLY = {"onnxruntime": "onnxruntime", "rosbags": "rosbags"}

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import rclpy
+from dependency_coverage import requirement_lines, run_dependencies, third_party_imports, uncovered
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
@@ -14,6 +15,13 @@ from htt_ros.subprocesses import interrupt
 REPO = Path(__file__).resolve().parents[1]
 SHARE_FILES = ("package.xml", "launch/htt.launch.py", "config/htt.yaml", "config/htt.rviz")
 MESSAGES = ("Action", "ClassScore", "Hand", "HandLabels", "HandPoses", "ObjectClass", "Pixel")
+NODES = ("htt_node", "synthetic_camera")
+
+
+def tool_commands() -> list[str]:
+    """The commands of htt_ros/tools/: module htt_<name>.py is the command htt-<name>."""
+    tools = (REPO / "htt_ros" / "tools").glob("htt_*.py")
+    return sorted(path.stem.replace("_", "-") for path in tools)
 
 
 def minimal_env(**extra: str) -> dict[str, str]:
@@ -53,10 +61,31 @@ def check_prefix(prefix: Path, env: dict[str, str], python: str, workdir: Path) 
     module_file, share_dir = result.stdout.split()
     assert Path(module_file).is_relative_to(prefix), module_file
     assert Path(share_dir) == share
+    installed = Path(module_file).parent
+    problems = uncovered(third_party_imports([installed]), run_dependencies(), requirement_lines())
+    assert not problems, "\n".join(problems)
 
-    executable = prefix / "lib" / "htt_ros" / "htt_node"
+    executables = prefix / "lib" / "htt_ros"
+    assert sorted(p.name for p in executables.iterdir()) == sorted([*NODES, *tool_commands()])
+    check_tools_answer_help(executables, env, workdir)
+    executable = executables / "htt_node"
     assert os.access(executable, os.X_OK), f"{executable} is not executable"
     check_node_runs(executable, env, workdir)
+
+
+def check_tools_answer_help(executables: Path, env: dict[str, str], workdir: Path) -> None:
+    """Every command installed for ros2 run starts and prints its usage under its own name."""
+    for command in tool_commands():
+        result = subprocess.run(
+            [str(executables / command), "--help"],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{command} --help: {result.stderr[-2000:]}"
+        assert result.stdout.startswith(f"usage: {command} "), result.stdout[:200]
 
 
 def check_node_runs(executable: Path, env: dict[str, str], workdir: Path) -> None:
