@@ -205,7 +205,10 @@ def read_lines(path: Path, what: str) -> list[str]:
     try:
         return path.read_text().splitlines()
     except FileNotFoundError:
-        raise DatasetError(f"{path}: file is missing (expected {what})") from None
+        raise DatasetError(
+            f"{path}: file is missing (expected {what}); give the data set's folder as its "
+            f"authors distribute it"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise DatasetError(f"{path}: cannot read {what}: {err}") from None
 

@@ -33,9 +33,10 @@ _OS_FIXES = {
 }
 
 
-def command_name(module: str) -> str:
-    """``htt_ros.tools.htt_make_bag`` -> ``htt-make-bag`` (module htt_<name> is htt-<name>)."""
-    return module.rsplit(".", 1)[-1].replace("_", "-")
+def command_name(main: Main) -> str:
+    """``htt-make-bag`` for the ``main`` of ``htt_make_bag.py`` (module htt_<name> is
+    htt-<name>), also when it runs as ``python -m`` (module ``__main__``)."""
+    return Path(main.__code__.co_filename).stem.replace("_", "-")
 
 
 def describe_os_error(error: OSError) -> str:
@@ -48,7 +49,7 @@ def describe_os_error(error: OSError) -> str:
 
 def refuses_in_one_line(main: Main) -> Main:
     """Wrap a command's ``main(argv) -> status``: user errors become one line and status 2."""
-    prog = command_name(main.__module__)
+    prog = command_name(main)
 
     @functools.wraps(main)
     def command(argv: Sequence[str] | None = None) -> int:
