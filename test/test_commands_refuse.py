@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from model_folders import export_small_model
+import torch
 
 from htt_ros.bags.bag_io import IMAGE_TOPIC, bag_info
+from htt_ros.data import synthetic_labels
+from htt_ros.model import HTT, HTTConfig, save_checkpoint
+from htt_ros.tools.htt_export import main as export_main
 from htt_ros.tools.htt_make_bag import main as make_bag
 
 pytestmark = pytest.mark.slow
@@ -37,7 +40,16 @@ def paths(tmp_path_factory) -> dict[str, Path]:
     (root / "full" / "x").write_text("x")
     (root / "not_a_bag").mkdir()
     (root / "not_a_bag" / "metadata.yaml").write_text("rosbag2_bagfile_information: [1, 2\n")
-    model = export_small_model(root / "model")
+    model = root / "model"  # labelled like the synthetic bag, so that htt-replay can score it
+    labels = synthetic_labels("fpha")
+    torch.manual_seed(0)
+    config = HTTConfig.for_dataset(
+        "fpha", clip_length=16, num_actions=len(labels.actions), num_objects=len(labels.objects)
+    )
+    save_checkpoint(model.with_suffix(".pth"), HTT(config, labels=labels))
+    assert (
+        export_main([str(model.with_suffix(".pth")), str(model), "--input-size", "112", "64"]) == 0
+    )
     return {
         "root": root,
         "model": model,

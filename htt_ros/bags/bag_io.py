@@ -193,7 +193,8 @@ def _cut_off_files(path: Path, error: ReaderError) -> list[Path]:
             return files
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         pass
-    raise BagError(f"{path} is not a bag that can be read ({error}); pass a rosbag2 folder")
+    reason = " ".join(str(error).split())  # rosbags quotes YAML errors over several lines
+    raise BagError(f"{path} is not a bag that can be read ({reason}); pass a rosbag2 folder")
 
 
 def _open(path: Path) -> Reader | list[Path]:
