@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from htt_ros.bags.bag_io import IMAGE_TOPIC, bag_info
+from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, IMAGE_TOPIC, bag_info, read_raw
 from htt_ros.data import synthetic_labels
 from htt_ros.model import HTT, HTTConfig, save_checkpoint
 from htt_ros.tools.htt_export import main as export_main
@@ -134,6 +134,17 @@ def whole_images(paths: dict[str, Path]) -> int:
         info.cut_off and 0 < info.counts[IMAGE_TOPIC] < bag_info(paths["bag"]).counts[IMAGE_TOPIC]
     )
     return info.counts[IMAGE_TOPIC]
+
+
+def test_a_recording_without_metadata_reads_as_cut_off(paths) -> None:
+    """A recorder killed before it closes the bag leaves no metadata.yaml either."""
+    bare = paths["root"] / "cut_no_metadata"
+    shutil.copytree(paths["cut"], bare)
+    (bare / "metadata.yaml").unlink()
+    info, cut = bag_info(bare), bag_info(paths["cut"])
+    assert info.cut_off and info.counts == cut.counts and info.duration_ns == cut.duration_ns
+    topics = [IMAGE_TOPIC, CAMERA_INFO_TOPIC]
+    assert list(read_raw(bare, topics)) == list(read_raw(paths["cut"], topics))
 
 
 def check_cut_off_replay(paths: dict[str, Path], mode: str) -> None:

@@ -8,6 +8,7 @@ exactly what a ROS publisher would have sent.
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ class BagInfo:
     topics: dict[str, str]
     counts: dict[str, int]
     duration_ns: int
-    cut_off: bool = False  # its MCAP storage ends mid-record; the counts are the whole messages
+    cut_off: bool = False  # MCAP cut off (or no metadata.yaml); counts are of whole messages
 
     @property
     def message_count(self) -> int:
@@ -197,13 +198,29 @@ def _cut_off_files(path: Path, error: ReaderError) -> list[Path]:
     raise BagError(f"{path} is not a bag that can be read ({reason}); pass a rosbag2 folder")
 
 
+def _split_files(path: Path) -> list[Path]:
+    """The MCAP files of a bag folder in split order (``<name>_0.mcap``, ``<name>_1.mcap``)."""
+
+    def split_index(file: Path) -> int:
+        number = re.search(r"_(\d+)$", file.stem)
+        return int(number.group(1)) if number else 0
+
+    return sorted(path.glob("*.mcap"), key=lambda file: (split_index(file), file.name))
+
+
 def _open(path: Path) -> Reader | list[Path]:
-    """An opened reader of the bag, or the storage files of a cut-off MCAP bag."""
+    """An opened reader of the bag, or the storage files of a cut-off MCAP bag: one rosbags
+    refuses, or a folder of MCAP files without the metadata.yaml a recorder writes at its end."""
+    path = Path(path)
+    if not (path / "metadata.yaml").is_file():
+        files = _split_files(path)
+        if files and all(map(starts_as_mcap, files)):
+            return files
     reader = open_reader(path)
     try:
         reader.open()
     except ReaderError as error:
-        return _cut_off_files(Path(path), error)
+        return _cut_off_files(path, error)
     return reader
 
 
