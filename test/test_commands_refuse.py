@@ -73,10 +73,10 @@ def command(name: str, args: list[str], timeout: float = 120) -> subprocess.Comp
 MISTAKES = [
     ("htt-bench", "{empty}", "is not a model folder"),
     ("htt-bench", "{file}", "not a directory"),
-    ("htt-bench", "{model} --json {file}/bench.json", "is not an existing folder"),
+    ("htt-bench", "{model} --json {file}/bench.json", "is a file, not a folder"),
     ("htt-build-engines", "{bag}", "is not a model folder"),
     ("htt-camera-demo", "--model {empty} --seconds 1", "is not a model folder"),
-    ("htt-make-bag", "{file}/bag --layout synthetic-fpha --quiet", "is a file, not a folder"),
+    ("htt-make-bag", "{file}/a/bag --layout synthetic-fpha --quiet", "is a file, not a folder"),
     ("htt-make-bag", "{bag} --layout synthetic-fpha --quiet", "already exists"),
     ("htt-make-bag", "{empty} {root}/new_bag --layout fpha --quiet", "missing"),
     ("htt-quantize", "{model} --calibration {empty}", "no images"),
@@ -87,7 +87,7 @@ MISTAKES = [
     ("htt-replay", "{bag} {bag} --out {root}/r2", "is not a model folder"),
     ("htt-replay", "{model} {bag} --lag 16 --out {root}/r3", "--lag 16 is beyond"),
     ("htt-replay", "{model} {bag} --out {file}", "is a file, not a folder"),
-    ("htt-synth", "{file}/out --layout fpha --quiet", "not a directory"),
+    ("htt-synth", "{file}/out --layout fpha --quiet", "is a file, not a folder"),
     ("htt-synth", "{full} --layout fpha --quiet", "is not empty"),
     ("htt-synth", "{root}/s1 --layout fpha --sequences 1 --quiet", "at least 2 sequences"),
 ]

@@ -66,30 +66,27 @@ def refuses_in_one_line(main: Main) -> Main:
 
 
 def writable_folder(path: Path, what: str = "output") -> Path:
-    """Create ``path`` (and its parents) if needed, before any long work writes into it.
+    """``path`` if it is, or can be made, a folder this user may write; checked before any long
+    work, without creating anything.
 
-    :raises UserError: when ``path`` is a file.
+    :raises UserError: naming the file in the way or the folder that is not writable.
     """
-    if path.exists() and not path.is_dir():
-        raise UserError(f"{path} is a file, not a folder; choose a folder for the {what}")
-    path.mkdir(parents=True, exist_ok=True)
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"{path} is not writable; choose a folder you may write to")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{existing} is a file, not a folder; choose a folder for the {what}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{existing} is not writable; choose a folder you may write to")
     return path
 
 
 def writable_file(path: Path) -> Path:
-    """``path`` if a file can be created or replaced there, checked before any long work.
+    """``path`` if a file can be written there (its folder is made when missing).
 
-    :raises UserError: naming the reason otherwise.
+    :raises UserError: when ``path`` is a folder or its folder cannot be written.
     """
-    parent = path.parent
     if path.is_dir():
         raise UserError(f"{path} is a folder; give a file path")
-    if not parent.is_dir():
-        raise UserError(f"{parent} is not an existing folder; create it or choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{parent} is not writable; choose a folder you may write to")
+    writable_folder(path.parent, path.name)
     return path
 
 

@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     results["ratios"] = side_by_side(args, base, frames, k, default_threads())
     print(json.dumps(results["ratios"], indent=2))
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
