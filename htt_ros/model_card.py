@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from htt_ros.errors import UserError
 from htt_ros.labels import LabelSet
 
 MODEL_CARD_NAME = "model.json"
 FORMAT_VERSION = 2  # 2: decoding.frame replaced decoding.centre
 
 
-class ModelCardError(ValueError):
+class ModelCardError(UserError, ValueError):
     """A model folder or its ``model.json`` is missing, malformed or does not match its files."""
 
 

@@ -33,6 +33,9 @@ def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
     ]
     assert main(args) == 0
     report = json.loads(out.read_text())
+    assert report["model"]["parameters"] > 10_000_000  # ResNet-18 and the two transformers
+    assert set(report["model"]["onnx_mib"]) == {"pose_step.onnx", "action.onnx"}
+    assert all(mib > 1 for mib in report["model"]["onnx_mib"].values())
     runs = {(r["backend"], r["precision"], r["threads"]): r for r in report["runs"]}
     assert set(runs) == {("onnxruntime", "fp32", 1), ("torch", "fp32", 1)}
     for run in runs.values():

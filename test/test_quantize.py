@@ -46,5 +46,5 @@ def test_quantize_writes_int8_graphs_that_track_fp32(tmp_path) -> None:
 def test_quantize_reports_a_folder_without_frames(tmp_path, capsys) -> None:
     folder = export_small_model(tmp_path / "model")
     (tmp_path / "empty").mkdir()
-    assert main([str(folder), "--calibration", str(tmp_path / "empty")]) == 1
+    assert main([str(folder), "--calibration", str(tmp_path / "empty")]) == 2
     assert "no images" in capsys.readouterr().err

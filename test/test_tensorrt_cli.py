@@ -98,13 +98,13 @@ def test_builds_then_finds_the_cached_engines(monkeypatch, model_dir, tmp_path, 
     assert trt.fake.builds == 4 and len(list(cache.glob("*.engine"))) == 4
 
 
-def test_errors_are_one_line_and_exit_1(monkeypatch, model_dir, tmp_path, capsys):
+def test_errors_are_one_line_and_exit_2(monkeypatch, model_dir, tmp_path, capsys):
     trt, _ = install_fakes(monkeypatch, 10)
     trt.fake.build_none = True
-    assert main([str(model_dir), "--cache", str(tmp_path / "c")]) == 1
+    assert main([str(model_dir), "--cache", str(tmp_path / "c")]) == 2
     assert capsys.readouterr().err.startswith(
-        "htt-build-engines: error: TensorRT 10.3.0.26 failed to build pose_step (fp16)"
+        "htt-build-engines: TensorRT 10.3.0.26 failed to build pose_step (fp16)"
     )
     (model_dir / "action.onnx").write_bytes(b"changed")
-    assert main([str(model_dir)]) == 1
+    assert main([str(model_dir)]) == 2
     assert "sha256" in capsys.readouterr().err

@@ -8,20 +8,24 @@ exactly what a ROS publisher would have sent.
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rclpy.serialization import deserialize_message, serialize_message
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg
 from rosbags.typesys import get_typestore as _get_typestore
 from rosbags.typesys.store import Typestore
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from htt_ros.bags.mcap_scan import starts_as_mcap, whole_messages
+from htt_ros.errors import UserError
 from htt_ros.msg import Action, HandLabels, HandPoses
 
 IMAGE_TOPIC = "/camera/image_raw"
@@ -43,7 +47,7 @@ MESSAGE_TYPES: dict[str, Any] = {
 }
 
 
-class BagError(ValueError):
+class BagError(UserError, ValueError):
     """A bag cannot be written or does not hold what a tool needs; the message says what to do."""
 
 
@@ -83,14 +87,19 @@ def type_name(msg: Any) -> str:
     return f"{module}/msg/{type(msg).__name__}"
 
 
+def check_new_bag(path: Path) -> None:
+    """:raises BagError: when ``path`` exists (a bag is never written over)."""
+    if path.exists():
+        raise BagError(f"{path} already exists; choose a new bag path or delete it")
+
+
 class BagWriter:
     """Writes rclpy messages to a new rosbag2 directory; a topic is added on its first message."""
 
     def __init__(self, path: Path, storage: str = "mcap") -> None:
         if storage not in STORAGES:
             raise BagError(f"storage must be one of {', '.join(STORAGES)}, got {storage!r}")
-        if path.exists():
-            raise BagError(f"{path} already exists; choose a new bag path or delete it")
+        check_new_bag(path)
         self._writer = Writer(path, version=9, storage_plugin=STORAGES[storage])
         self._connections: dict[str, Any] = {}
 
@@ -117,6 +126,11 @@ class BagInfo:
     topics: dict[str, str]
     counts: dict[str, int]
     duration_ns: int
+    cut_off: bool = False  # MCAP cut off (or no metadata.yaml); counts are of whole messages
+
+    @property
+    def message_count(self) -> int:
+        return sum(self.counts.values())
 
     @property
     def image_topic(self) -> str:
@@ -167,23 +181,91 @@ def open_reader(path: Path) -> Reader:
     return Reader(path)
 
 
+def _cut_off_files(path: Path, error: ReaderError) -> list[Path]:
+    """The storage files of a bag whose MCAP file rosbags refused with ``error``, when they
+    still begin as MCAP (a recording cut off before its footer).
+
+    :raises BagError: when the bag is unreadable for another reason.
+    """
+    try:
+        info = yaml.safe_load((path / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+        files = [path / Path(name).name for name in info["relative_file_paths"]]
+        if info["storage_identifier"] == "mcap" and all(map(starts_as_mcap, files)):
+            return files
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        pass
+    reason = " ".join(str(error).split())  # rosbags quotes YAML errors over several lines
+    raise BagError(f"{path} is not a bag that can be read ({reason}); pass a rosbag2 folder")
+
+
+def _split_files(path: Path) -> list[Path]:
+    """The MCAP files of a bag folder in split order (``<name>_0.mcap``, ``<name>_1.mcap``)."""
+
+    def split_index(file: Path) -> int:
+        number = re.search(r"_(\d+)$", file.stem)
+        return int(number.group(1)) if number else 0
+
+    return sorted(path.glob("*.mcap"), key=lambda file: (split_index(file), file.name))
+
+
+def _open(path: Path) -> Reader | list[Path]:
+    """An opened reader of the bag, or the storage files of a cut-off MCAP bag: one rosbags
+    refuses, or a folder of MCAP files without the metadata.yaml a recorder writes at its end."""
+    path = Path(path)
+    if not (path / "metadata.yaml").is_file():
+        files = _split_files(path)
+        if files and all(map(starts_as_mcap, files)):
+            return files
+    reader = open_reader(path)
+    try:
+        reader.open()
+    except ReaderError as error:
+        return _cut_off_files(path, error)
+    return reader
+
+
+def _messages(path: Path, wanted: set[str]) -> Iterator[tuple[str, str, int, bytes]]:
+    """``(topic, type, log_time_ns, cdr)`` of the ``wanted`` topics: in log-time order from
+    rosbags, or in file order up to the last whole message of a cut-off MCAP bag."""
+    source = _open(path)
+    if isinstance(source, list):
+        for file in source:
+            yield from (m for m in whole_messages(file) if m[0] in wanted)
+        return
+    try:
+        connections = [c for c in source.connections if c.topic in wanted]
+        for connection, log_ns, raw in source.messages(connections=connections):
+            yield connection.topic, connection.msgtype, log_ns, bytes(raw)
+    finally:
+        source.close()
+
+
 def bag_info(path: Path) -> BagInfo:
-    """Topics, message counts and duration of a bag."""
-    with open_reader(path) as reader:
-        topics = {c.topic: c.msgtype for c in reader.connections}
+    """Topics, message counts and duration of a bag (of its whole messages when cut off)."""
+    source = _open(path)
+    if not isinstance(source, list):
+        topics = {c.topic: c.msgtype for c in source.connections}
         counts = {t: 0 for t in topics}
-        for c in reader.connections:
+        for c in source.connections:
             counts[c.topic] += c.msgcount
-        return BagInfo(Path(path), topics, counts, reader.duration)
+        duration = source.duration
+        source.close()
+        return BagInfo(Path(path), topics, counts, duration)
+    topics, counts, first, last = {}, {}, None, None
+    for file in source:
+        for topic, msgtype, log_ns, _ in whole_messages(file):
+            topics[topic] = msgtype
+            counts[topic] = counts.get(topic, 0) + 1
+            first = log_ns if first is None else min(first, log_ns)
+            last = log_ns if last is None else max(last, log_ns)
+    duration = 0 if first is None else last - first + 1
+    return BagInfo(Path(path), topics, counts, duration, cut_off=True)
 
 
 def read_raw(path: Path, topics: Iterable[str]) -> Iterator[tuple[str, str, int, bytes]]:
-    """``(topic, type, log_time_ns, cdr)`` of ``topics`` in log-time order."""
-    wanted = set(topics)
-    with open_reader(path) as reader:
-        connections = [c for c in reader.connections if c.topic in wanted]
-        for connection, log_ns, raw in reader.messages(connections=connections):
-            yield connection.topic, connection.msgtype, log_ns, bytes(raw)
+    """``(topic, type, log_time_ns, cdr)`` of ``topics`` in log-time order (file order for a
+    cut-off bag, up to its last whole message)."""
+    return _messages(path, set(topics))
 
 
 def read_messages(path: Path, topics: Iterable[str]) -> Iterator[tuple[str, int, Any]]:

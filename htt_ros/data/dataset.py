@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from htt_ros.errors import UserError
 from htt_ros.geometry import POSE_FRAME
 from htt_ros.labels import LabelSet
 
@@ -30,7 +31,7 @@ FRAME_RATE = 30.0  # Hz, both data sets
 CACHE_DIRNAME = "htt_cache"
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A data set folder is incomplete or malformed; the message names the file (and line)."""
 
 
@@ -204,7 +205,10 @@ def read_lines(path: Path, what: str) -> list[str]:
     try:
         return path.read_text().splitlines()
     except FileNotFoundError:
-        raise DatasetError(f"{path}: file is missing (expected {what})") from None
+        raise DatasetError(
+            f"{path}: file is missing (expected {what}); give the data set's folder as its "
+            f"authors distribute it"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise DatasetError(f"{path}: cannot read {what}: {err}") from None
 

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from htt_ros.data import fpha, h2o
-from htt_ros.data.dataset import FRAME_RATE, IMAGE_SIZE, project
+from htt_ros.data.dataset import FRAME_RATE, IMAGE_SIZE, DatasetError, project
 from htt_ros.data.render import Canvas
 from htt_ros.labels import Action, LabelSet
 
@@ -471,7 +471,10 @@ def write_dataset(
     _check_layout(layout)
     fractions = SPLIT_FRACTIONS[layout]
     if sequences < len(fractions) + 1:
-        raise ValueError(f"{layout} needs at least {len(fractions) + 1} sequences (one per split)")
+        raise DatasetError(
+            f"{layout} needs at least {len(fractions) + 1} sequences (one per split); "
+            f"ask for {len(fractions) + 1} or more (--sequences)"
+        )
     root = Path(out_dir)
     rng = np.random.default_rng([seed, 2**31])
     labels = synthetic_labels(layout)

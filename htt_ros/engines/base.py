@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from htt_ros.errors import UserError
+
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -33,7 +35,7 @@ class GraphRunner(Protocol):
         ...
 
 
-class EngineError(RuntimeError):
+class EngineError(UserError, RuntimeError):
     """A graph cannot be loaded or run; the message names the file, the cause and the fix."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from htt_ros import __version__
+from htt_ros.errors import UserError
 from htt_ros.labels import LABEL_SETS, LabelSet, get_label_set
 from htt_ros.model.config import HTTConfig
 from htt_ros.model.htt import HTT
@@ -54,7 +55,7 @@ AUTHORS_PE_LEN = 5000
 OPTIONAL_KEYS = frozenset({"trunk.fc.weight", "trunk.fc.bias"})  # the unused ResNet classifier
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint file cannot be used: the message names the file, the problem and the fix."""
 
 

@@ -1,11 +1,13 @@
 """``htt-bench MODEL_DIR [--json PATH]``: what a frame costs, stage by stage and end to end.
 
-Prints a table and writes JSON: per-stage milliseconds (conversion and resize, the ResNet+P step,
-A, decoding), the sustained frames per second of the whole pipeline for each backend, precision
-and thread count available, and, measured side by side in the same run with ONNX Runtime fp32,
-two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk (``pipeline_over_trunk``)
-and a naive pipeline that re-runs the ResNet on the whole t-frame window every frame over the
-streaming one (``naive_over_streaming``), plus int8's speed-up where htt-quantize has run.
+Prints a table and writes JSON: the network's size (parameter count with torch, MiB of each ONNX
+graph), per-stage milliseconds (conversion and resize, the ResNet+P step, A, decoding: each graph
+on every backend, so torch against ONNX Runtime per graph), the sustained frames per second of
+the whole pipeline for each backend, precision and thread count available, and, measured side
+by side in the same run with ONNX Runtime fp32, two ratios: the pipeline's per-frame cost over
+the bare ResNet-18 trunk (``pipeline_over_trunk``) and a naive pipeline that re-runs the ResNet
+on the whole t-frame window every frame over the streaming one (``naive_over_streaming``), plus
+int8's speed-up where htt-quantize has run.
 The trunk and naive graphs are exported on the fly from ``network.pt`` (needs torch).
 """
 
@@ -26,12 +28,14 @@ import numpy as np
 
 from htt_ros.data.synthetic import generate_sequence
 from htt_ros.engines.base import EngineError
-from htt_ros.engines.loader import LoadedModel, load_model
+from htt_ros.engines.loader import BACKENDS, GRAPHS, LoadedModel, load_model
 from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threads
 from htt_ros.geometry import decode_25d, scale_intrinsics
 from htt_ros.metrics import softmax
+from htt_ros.model_card import ModelCard
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
+from htt_ros.tools.cli import positive_int, refuses_in_one_line, writable_file
 
 ACTION_STRIDE = 8
 
@@ -122,13 +126,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="htt-bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", type=Path, help="model folder made by htt-export")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--frames", type=int, default=48, help="frames per pipeline run (48)")
     parser.add_argument(
-        "--naive-frames", type=int, default=16, help="frames for the slow naive pipeline (16)"
+        "--frames", type=positive_int, default=48, help="frames per pipeline run (48)"
+    )
+    parser.add_argument(
+        "--naive-frames",
+        type=positive_int,
+        default=16,
+        help="frames for the slow naive pipeline (16)",
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         nargs="+",
         default=None,
         help="thread counts to measure (default: 1 and all cores)",
@@ -136,12 +145,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--backends",
         nargs="+",
+        choices=BACKENDS,
         default=["onnxruntime", "torch"],
         help="backends to measure (default: onnxruntime torch)",
     )
     parser.add_argument(
         "--camera-size",
-        type=int,
+        type=positive_int,
         nargs=2,
         default=(1280, 720),
         metavar=("W", "H"),
@@ -150,8 +160,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuses_in_one_line
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
+    if args.json is not None:
+        writable_file(args.json)
     threads = args.threads or sorted({1, os.cpu_count() or 1})
     base = load_model(args.model_dir)
     card = base.card
@@ -167,10 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             "input": [card.input_width, card.input_height],
             "t": card.window,
             "T": card.clip_length,
+            **model_size(args.model_dir, card),
         },
         "camera": list(args.camera_size),
         "runs": [],
     }
+    print_model(results["model"])
     configs = [
         (b, p, n)
         for b in args.backends
@@ -198,9 +213,30 @@ def main(argv: list[str] | None = None) -> int:
     results["ratios"] = side_by_side(args, base, frames, k, default_threads())
     print(json.dumps(results["ratios"], indent=2))
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def model_size(folder: Path, card: ModelCard) -> dict:
+    """MiB of each ONNX graph (int8 too where htt-quantize has run) and, with torch, the
+    network's parameter count."""
+    files = [card.graphs[name].file for name in GRAPHS]
+    files += [info["file"] for name, info in card.extra.get("int8", {}).items() if name in GRAPHS]
+    size = {"onnx_mib": {f: (folder / f).stat().st_size / 2**20 for f in files}}
+    try:
+        from htt_ros.model import load_network
+    except ImportError:
+        return size | {"parameters": "not counted: torch is not installed"}
+    net = load_network(folder / "network.pt")
+    return size | {"parameters": sum(p.numel() for p in net.parameters())}
+
+
+def print_model(model: dict) -> None:
+    graphs = ", ".join(f"{name} {mib:.1f} MiB" for name, mib in model["onnx_mib"].items())
+    count = model["parameters"]
+    print(f"{count:,} parameters" if isinstance(count, int) else count, f"| {graphs}", flush=True)
 
 
 def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: int) -> dict:

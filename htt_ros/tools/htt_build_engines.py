@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import card_specs
 from htt_ros.engines.tensorrt_backend import PRECISIONS, TensorRTOptions, TensorRTRunner
-from htt_ros.model_card import ModelCard, ModelCardError
+from htt_ros.model_card import ModelCard
+from htt_ros.tools.cli import positive_int, refuses_in_one_line
 
 TIMED_RUNS = 10
 
@@ -40,7 +40,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--workspace-mib",
-        type=int,
+        type=positive_int,
         default=TensorRTOptions.workspace_mib,
         help="TensorRT workspace limit in MiB (default: %(default)s)",
     )
@@ -52,6 +52,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+@refuses_in_one_line
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -62,15 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         force_rebuild=args.force,
     )
     folder = Path(args.model_dir)
-    try:
-        card = ModelCard.load(folder)
-        for name, (inputs, outputs) in card_specs(card).items():
-            onnx_path = folder / card.graphs[name].file
-            with TensorRTRunner(onnx_path, inputs, outputs, options, graph=name) as runner:
-                print(_report(name, runner), flush=True)
-    except (EngineError, ModelCardError) as err:
-        print(f"htt-build-engines: error: {err}", file=sys.stderr)
-        return 1
+    card = ModelCard.load(folder)
+    for name, (inputs, outputs) in card_specs(card).items():
+        onnx_path = folder / card.graphs[name].file
+        with TensorRTRunner(onnx_path, inputs, outputs, options, graph=name) as runner:
+            print(_report(name, runner), flush=True)
     return 0
 
 

@@ -17,15 +17,20 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
 from htt_ros.demo_model import default_model_dir
+from htt_ros.errors import UserError
+from htt_ros.model_card import ModelCard
 from htt_ros.msg import Action, HandPoses
 from htt_ros.subprocesses import interrupt
+from htt_ros.tools.cli import positive_float, refuses_in_one_line
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="htt-camera-demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long to run (20)")
+    parser.add_argument(
+        "--seconds", type=positive_float, default=20.0, help="how long to run (20)"
+    )
     parser.add_argument("--model", default="", help="model folder (default: the demo model)")
-    parser.add_argument("--rate", type=float, default=30.0, help="camera rate, Hz (30)")
+    parser.add_argument("--rate", type=positive_float, default=30.0, help="camera rate, Hz (30)")
     return parser
 
 
@@ -71,17 +76,17 @@ class Listener(Node):
         return " | ".join(parts) or "waiting for the node"
 
 
+@refuses_in_one_line
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     model = args.model or str(default_model_dir())
-    if not Path(model, "model.json").is_file():
-        print(
-            f"no model folder at {model}: run scripts/demo.sh once (it trains and exports the "
-            f"demo model there) or pass --model",
-            file=sys.stderr,
+    if not args.model and not Path(model, "model.json").is_file():
+        raise UserError(
+            f"no demo model at {model}; run scripts/demo.sh once (it trains and exports the "
+            f"demo model there) or pass --model"
         )
-        return 2
+    ModelCard.load(Path(model))  # a wrong folder is refused here, not by the node's log
     print(f"model: {model}", flush=True)
     camera = start(
         "htt_ros.ros.synthetic_camera", "-r", "__ns:=/camera", "-p", f"rate_hz:={args.rate}"

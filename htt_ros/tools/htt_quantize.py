@@ -6,7 +6,15 @@ import time
 from pathlib import Path
 
 from htt_ros.engines.loader import GRAPHS
-from htt_ros.engines.quantize import frame_paths, quantize_folder, read_frames, record_feeds
+from htt_ros.engines.quantize import (
+    CalibrationError,
+    frame_paths,
+    quantize_folder,
+    read_frames,
+    record_feeds,
+)
+from htt_ros.model_card import ModelCard
+from htt_ros.tools.cli import positive_int, refuses_in_one_line
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -20,23 +28,25 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-frames",
-        type=int,
+        type=positive_int,
         default=200,
         help="calibration frames to use at most (default: 200)",
     )
     return parser
 
 
+@refuses_in_one_line
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     start = time.monotonic()
-    try:
-        paths = frame_paths(args.calibration, args.max_frames)
-        feeds = record_feeds(args.model_dir, read_frames(paths))
-        card = quantize_folder(args.model_dir, feeds, str(args.calibration))
-    except (FileNotFoundError, ValueError) as error:
-        print(f"htt-quantize: {error}", file=sys.stderr)
-        return 1
+    ModelCard.load(args.model_dir)  # before reading any frame
+    if not args.calibration.is_dir():
+        raise CalibrationError(
+            f"--calibration {args.calibration} is not a folder; give a folder of frames"
+        )
+    paths = frame_paths(args.calibration, args.max_frames)
+    feeds = record_feeds(args.model_dir, read_frames(paths))
+    card = quantize_folder(args.model_dir, feeds, str(args.calibration))
     files = ", ".join(card.extra["int8"][name]["file"] for name in GRAPHS)
     print(
         f"wrote {files} in {args.model_dir} from {len(feeds['pose_step'])} pose_step feeds "

@@ -5,13 +5,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from htt_ros.bags.bag_io import BagError, bag_info
+from htt_ros.bags.bag_io import bag_info
 from htt_ros.bags.evaluation import check_labels, evaluate, read_ground_truth, write_report
 from htt_ros.bags.replay import DEFAULTS, run_offline
-from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import BACKENDS, load_model
-from htt_ros.model_card import ModelCardError
+from htt_ros.errors import UserError
 from htt_ros.streaming.pipeline import MODES, StreamingConfig
+from htt_ros.tools.cli import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+    refuses_in_one_line,
+    writable_folder,
+)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -30,7 +36,10 @@ def get_args_parser() -> argparse.ArgumentParser:
         "(default: offline)",
     )
     parser.add_argument(
-        "--rate", type=float, default=1.0, help="live play speed, x recorded (default: 1.0)"
+        "--rate",
+        type=positive_float,
+        default=1.0,
+        help="live play speed, x recorded (default: 1.0)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="report folder (default: <bag>_report_<mode>)"
@@ -39,22 +48,27 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--backend", choices=BACKENDS, default="onnxruntime", help="(default: onnxruntime)"
     )
     parser.add_argument(
-        "--threads", type=int, default=0, help="inference threads, 0 = all but one (default: 0)"
+        "--threads",
+        type=non_negative_int,
+        default=0,
+        help="inference threads, 0 = all but one (default: 0)",
     )
     # * Pipeline: the node's parameters, same defaults in both modes
     parser.add_argument(
         "--stream-mode", choices=MODES, default=DEFAULTS["mode"], help="(default: %(default)s)"
     )
-    parser.add_argument("--lag", type=int, default=DEFAULTS["lag"], help="(default: %(default)s)")
+    parser.add_argument(
+        "--lag", type=non_negative_int, default=DEFAULTS["lag"], help="(default: %(default)s)"
+    )
     parser.add_argument(
         "--action-stride",
-        type=int,
+        type=positive_int,
         default=DEFAULTS["action_stride"],
         help="(default: %(default)s)",
     )
     parser.add_argument(
         "--action-smoothing",
-        type=int,
+        type=positive_int,
         default=DEFAULTS["action_smoothing"],
         help="(default: %(default)s)",
     )
@@ -69,12 +83,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuses_in_one_line
 def main(argv: Sequence[str] | None = None) -> int:
-    args = get_args_parser().parse_args(argv)
-    if args.rate <= 0:
-        print(f"htt-replay: --rate must be > 0, got {args.rate}", file=sys.stderr)
-        return 2
-    out = args.out or args.bag.with_name(f"{args.bag.name}_report_{args.mode}")
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if bad := [p for p in args.node_param if ":=" not in p]:
+        parser.error(f"argument --node-param: expected NAME:=VALUE, got {bad[0]!r}")
+    out = writable_folder(
+        args.out or args.bag.with_name(f"{args.bag.name}_report_{args.mode}"), "report"
+    )
     config = StreamingConfig(
         mode=args.stream_mode,
         lag=args.lag,
@@ -82,32 +99,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         action_smoothing=args.action_smoothing,
         max_gap_s=DEFAULTS["max_gap_s"],
     )
-    try:
-        info = bag_info(args.bag)
-        truth = read_ground_truth(args.bag)
-        model = load_model(args.model, args.backend, threads=args.threads)
-        check_labels(truth, model.card)
-        if args.mode == "offline":
-            run = run_offline(model, args.bag, info, config)
-        else:
-            from htt_ros.bags.live import run_live
+    info = bag_info(args.bag)
+    if info.cut_off:
+        print(
+            f"htt-replay: warning: {args.bag} was cut off (its recording did not end cleanly); "
+            f"replaying up to its last whole message, {info.message_count} messages read",
+            file=sys.stderr,
+            flush=True,
+        )
+    truth = read_ground_truth(args.bag)
+    model = load_model(args.model, args.backend, threads=args.threads)
+    if args.lag >= model.card.window:
+        raise UserError(
+            f"--lag {args.lag} is beyond the model's pose window of {model.card.window} frames; "
+            f"pass --lag 0 to {model.card.window - 1}"
+        )
+    check_labels(truth, model.card)
+    if args.mode == "offline":
+        run = run_offline(model, args.bag, info, config)
+    else:
+        from htt_ros.bags.live import run_live
 
-            params = [
-                f"backend:={args.backend}",
-                f"threads:={args.threads}",
-                f"mode:={config.mode}",
-                f"lag:={config.lag}",
-                f"action_stride:={config.action_stride}",
-                f"action_smoothing:={config.action_smoothing}",
-                *args.node_param,
-            ]
-            run = run_live(args.model, args.bag, info, len(truth.action_names), args.rate, params)
-        report, curves = evaluate(run, truth, len(truth.action_names))
-        report |= {"model": str(args.model), "bag": str(args.bag), "backend": args.backend}
-        summary = write_report(out, report, curves, run, truth, args.bag, info.image_topic)
-    except (BagError, EngineError, ModelCardError) as error:
-        print(f"htt-replay: {error}", file=sys.stderr)
-        return 2
+        params = [
+            f"backend:={args.backend}",
+            f"threads:={args.threads}",
+            f"mode:={config.mode}",
+            f"lag:={config.lag}",
+            f"action_stride:={config.action_stride}",
+            f"action_smoothing:={config.action_smoothing}",
+            *args.node_param,
+        ]
+        run = run_live(args.model, args.bag, info, len(truth.action_names), args.rate, params)
+    report, curves = evaluate(run, truth, len(truth.action_names))
+    report |= {"model": str(args.model), "bag": str(args.bag), "backend": args.backend}
+    summary = write_report(out, report, curves, run, truth, args.bag, info.image_topic)
     if not args.quiet:
         print(summary)
         print(f"report: {out}")

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from htt_ros.data.synthetic import LAYOUTS, NOUNS, VERBS, default_workers, write_dataset
+from htt_ros.errors import UserError
+from htt_ros.tools.cli import positive_int, refuses_in_one_line, writable_folder
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -25,17 +27,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="data set seed (default: 0)")
     parser.add_argument(
         "--sequences",
-        type=int,
+        type=positive_int,
         default=48,
         help="videos (fpha) or action segments (h2o), split 70/30 or 60/20/20 (default: 48)",
     )
     parser.add_argument(
-        "--frames", type=int, default=96, help="mean frames per sequence, +-25%% (default: 96)"
+        "--frames",
+        type=positive_int,
+        default=96,
+        help="mean frames per sequence, +-25%% (default: 96)",
     )
-    parser.add_argument("--subjects", type=int, default=4, help="distinct subjects (default: 4)")
+    parser.add_argument(
+        "--subjects", type=positive_int, default=4, help="distinct subjects (default: 4)"
+    )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=default_workers(),
         help=f"rendering processes (default: this machine's CPU count, {default_workers()})",
     )
@@ -46,39 +53,26 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuses_in_one_line
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     out: Path = args.out_dir
-    if out.exists() and not out.is_dir():
-        print(f"htt-synth: {out} exists and is not a folder", file=sys.stderr)
-        return 2
     if out.is_dir() and any(out.iterdir()) and not args.force:
-        print(
-            f"htt-synth: {out} is not empty; choose a new folder or pass --force to write into it",
-            file=sys.stderr,
+        raise UserError(
+            f"{out} is not empty; choose a new folder or pass --force to write into it"
         )
-        return 2
-    if args.sequences < 1 or args.frames < 1 or args.subjects < 1 or args.workers < 1:
-        print(
-            "htt-synth: --sequences, --frames, --subjects and --workers must be >= 1",
-            file=sys.stderr,
-        )
-        return 2
+    writable_folder(out, "data set")
     start = time.perf_counter()
-    try:
-        written = write_dataset(
-            out,
-            args.layout,
-            seed=args.seed,
-            sequences=args.sequences,
-            frames=args.frames,
-            subjects=args.subjects,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
-    except ValueError as err:
-        print(f"htt-synth: {err}", file=sys.stderr)
-        return 2
+    written = write_dataset(
+        out,
+        args.layout,
+        seed=args.seed,
+        sequences=args.sequences,
+        frames=args.frames,
+        subjects=args.subjects,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
     seconds = time.perf_counter() - start
     frames = sum(w.num_frames for w in written)
     if not args.quiet:
