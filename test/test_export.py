@@ -161,5 +161,5 @@ def test_tampered_or_broken_folder_is_refused(exported, tmp_path):
 
 def test_cli_reports_a_wrong_dataset(exported, tmp_path, capsys):
     checkpoint, _ = exported["h2o"]
-    assert main([str(checkpoint), str(tmp_path / "out"), "--dataset", "fpha"]) == 1
+    assert main([str(checkpoint), str(tmp_path / "out"), "--dataset", "fpha"]) == 2
     assert "--dataset h2o" in capsys.readouterr().err

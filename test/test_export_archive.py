@@ -62,7 +62,7 @@ def test_zip_with_both_data_sets_needs_dataset(tmp_path: Path, checkpoints, caps
     archive = release_zip(tmp_path / "ws.zip", members)
     out = tmp_path / "h2o"
 
-    assert main([str(archive), str(out), *SIZE]) == 1
+    assert main([str(archive), str(out), *SIZE]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Traceback" not in error
     assert "2 data sets" in error and FPHA_MEMBER in error and H2O_MEMBER in error
@@ -76,17 +76,17 @@ def test_zip_with_both_data_sets_needs_dataset(tmp_path: Path, checkpoints, caps
 
 def test_zip_refusals_name_the_fix(tmp_path: Path, checkpoints, capsys) -> None:
     empty = release_zip(tmp_path / "empty.zip", {})
-    assert main([str(empty), str(tmp_path / "a"), *SIZE]) == 1
+    assert main([str(empty), str(tmp_path / "a"), *SIZE]) == 2
     assert "holds no checkpoint" in capsys.readouterr().err
 
     fpha_only = release_zip(tmp_path / "ws.zip", {FPHA_MEMBER: checkpoints["fpha"]})
-    assert main([str(fpha_only), str(tmp_path / "b"), "--dataset", "h2o", *SIZE]) == 1
+    assert main([str(fpha_only), str(tmp_path / "b"), "--dataset", "h2o", *SIZE]) == 2
     error = capsys.readouterr().err
     assert f"holds no h2o checkpoint, only fpha ({FPHA_MEMBER})" in error
 
-    assert main([str(fpha_only), str(tmp_path / "c"), "--member", "ckpts/x.pth", *SIZE]) == 1
+    assert main([str(fpha_only), str(tmp_path / "c"), "--member", "ckpts/x.pth", *SIZE]) == 2
     assert f"has no checkpoint 'ckpts/x.pth'; it has ['{FPHA_MEMBER}']" in capsys.readouterr().err
 
     plain = checkpoints["fpha"]  # a torch file is a zip too, but not an archive of checkpoints
-    assert main([str(plain), str(tmp_path / "d"), "--member", FPHA_MEMBER, *SIZE]) == 1
+    assert main([str(plain), str(tmp_path / "d"), "--member", FPHA_MEMBER, *SIZE]) == 2
     assert "--member needs a zip archive" in capsys.readouterr().err

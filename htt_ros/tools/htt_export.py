@@ -12,9 +12,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from htt_ros.errors import UserError
 from htt_ros.export.onnx_export import DEFAULT_INPUT_SIZE, export_model_folder
 from htt_ros.export.release_archive import extract_checkpoint, is_release_archive
 from htt_ros.model_card import ModelCard
+from htt_ros.tools.cli import refuses_in_one_line
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -65,18 +67,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@refuses_in_one_line
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     width, height = args.input_size
     if width < 32 or height < 32:
-        print(f"htt-export: input size {width}x{height} is below 32x32 pixels", file=sys.stderr)
-        return 2
+        raise UserError(f"input size {width}x{height} is below 32x32 pixels; pass a larger one")
     try:
         with tempfile.TemporaryDirectory(prefix="htt_export_") as workdir:
             card = _export(args, (width, height), Path(workdir))
-    except ValueError as err:  # CheckpointError and bad label files
-        print(f"htt-export: {err}", file=sys.stderr)
-        return 1
+    except ValueError as err:  # bad label files (CheckpointError is a UserError too)
+        raise UserError(str(err)) from err
     print(
         f"wrote {args.out_dir}: {card.dataset}, {card.num_joints} joints, "
         f"{len(card.labels.objects)} objects, {len(card.labels.actions)} actions, "
