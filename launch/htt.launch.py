@@ -25,6 +25,8 @@ ARGUMENTS = {
     "backend": ("", "onnxruntime, tensorrt or torch; empty = the parameters file's value"),
     "use_sim_time": ("false", "use /clock (bag replay)"),
     "rviz": ("false", "also start RViz with config/htt.rviz"),
+    "log_level": ("info", "node log level: debug, info, warn, error, fatal"),
+    "respawn": ("false", "start the node again if it exits"),
 }
 
 
@@ -49,6 +51,9 @@ def _launch_setup(context, *args, **kwargs):
             remappings=launch_support.camera_remappings(
                 arg("image_topic"), arg("camera_info_topic")
             ),
+            ros_arguments=["--log-level", launch_support.log_level(arg("log_level"))],
+            respawn=launch_support.parse_bool(arg("respawn")),
+            respawn_delay=launch_support.RESPAWN_DELAY_S,
             output="screen",
             emulate_tty=True,
         )

@@ -1,4 +1,9 @@
-"""QoS profiles selected by name from a parameter."""
+"""QoS profiles selected by name from a parameter, and the per-topic overrides users set.
+
+Every publisher and subscription of the node is created with :func:`overridable`, so a
+parameters file can set ``qos_overrides./<topic>.<publisher|subscription>.<policy>`` (history,
+depth, reliability, durability) for each topic; ``image_qos`` only picks the starting profile.
+"""
 
 from rclpy.qos import (
     DurabilityPolicy,
@@ -7,6 +12,19 @@ from rclpy.qos import (
     ReliabilityPolicy,
     qos_profile_system_default,
 )
+from rclpy.qos_overriding_options import QoSOverridingOptions, QoSPolicyKind
+
+OVERRIDABLE_POLICIES = (
+    QoSPolicyKind.HISTORY,
+    QoSPolicyKind.DEPTH,
+    QoSPolicyKind.RELIABILITY,
+    QoSPolicyKind.DURABILITY,
+)
+
+
+def overridable() -> QoSOverridingOptions:
+    """Options that declare the read-only ``qos_overrides.*`` parameters of one topic."""
+    return QoSOverridingOptions(policy_kinds=OVERRIDABLE_POLICIES)
 
 
 def input_qos(name: str, depth: int) -> QoSProfile:
