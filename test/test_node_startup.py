@@ -12,6 +12,7 @@ import rclpy
 from model_folders import export_small_model
 from rcl_interfaces.srv import DescribeParameters, GetParameters
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from htt_ros.subprocesses import interrupt
 
@@ -71,9 +72,13 @@ def test_lag_beyond_the_models_window_stops_the_node(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_integers_for_floats_and_ranges_in_the_descriptors(tmp_path: Path) -> None:
+def test_integers_for_floats_ranges_in_the_descriptors_and_qos_overrides(tmp_path: Path) -> None:
     params = tmp_path / "robot.yaml"
-    params.write_text("/**:\n  ros__parameters:\n    max_gap_s: 1\n    not_a_parameter: 3\n")
+    params.write_text(
+        "/**:\n  ros__parameters:\n    max_gap_s: 1\n    not_a_parameter: 3\n"
+        "    qos_overrides:\n      /hands:\n        publisher:\n"
+        "          reliability: best_effort\n          durability: transient_local\n"
+    )
     node = subprocess.Popen(
         [
             sys.executable,
@@ -104,6 +109,14 @@ def test_integers_for_floats_and_ranges_in_the_descriptors(tmp_path: Path) -> No
             ranges = hfov.floating_point_range[0]
             assert (ranges.from_value, ranges.to_value) == (0.0, 179.0)
             assert stride.integer_range[0].from_value == 1
+            # The parameters file's QoS override reaches DDS: the publisher as others see it.
+            deadline = time.monotonic() + 20
+            while not probe.get_publishers_info_by_topic("/hands"):
+                assert time.monotonic() < deadline, "no publisher on /hands"
+                rclpy.spin_once(probe, timeout_sec=0.1)
+            qos = probe.get_publishers_info_by_topic("/hands")[0].qos_profile
+            assert qos.durability == DurabilityPolicy.TRANSIENT_LOCAL
+            assert qos.reliability == ReliabilityPolicy.BEST_EFFORT
             assert node.poll() is None
     finally:
         output = interrupt(node, timeout=30)
