@@ -50,7 +50,10 @@ def fake_launch_modules(monkeypatch: pytest.MonkeyPatch) -> None:
         },
         "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration},
         "launch_ros": {},
-        "launch_ros.actions": {"Node": type("Node", (Recorded,), {})},
+        "launch_ros.actions": {
+            "Node": type("Node", (Recorded,), {}),
+            "LifecycleNode": type("LifecycleNode", (Recorded,), {}),
+        },
     }
     for name, attributes in modules.items():
         module = types.ModuleType(name)
@@ -84,6 +87,7 @@ def test_launch_file_declares_its_arguments(monkeypatch: pytest.MonkeyPatch) -> 
         "rviz",
         "log_level",
         "respawn",
+        "autostart",
     } <= names
     assert all(d.kwargs["description"] for d in declared)
 
@@ -114,13 +118,14 @@ def test_launch_arguments_reach_the_node_and_rviz(monkeypatch, tmp_path: Path) -
         rviz="true",
         log_level="DEBUG",
         respawn="true",
+        autostart="false",
     )
     assert node.kwargs["namespace"] == "left_cam"
     assert node.kwargs["ros_arguments"] == ["--log-level", "debug"]
     assert node.kwargs["respawn"] is True
     assert node.kwargs["parameters"] == [
         str(params),
-        {"use_sim_time": True, "model": str(tmp_path), "backend": "torch"},
+        {"use_sim_time": True, "autostart": False, "model": str(tmp_path), "backend": "torch"},
     ]
     assert node.kwargs["remappings"] == [
         ("image", "/cam/left"),

@@ -75,6 +75,7 @@ def test_parameters_are_declared_and_validated_at_run_time(node_process) -> None
                     int_parameter("action_stride", 0),
                     int_parameter("action_stride", 4),
                     int_parameter("image_queue_depth", 3),
+                    int_parameter("model_rate_hz", 15),
                 ]
             ),
         ).results
@@ -82,6 +83,9 @@ def test_parameters_are_declared_and_validated_at_run_time(node_process) -> None
         assert not results[0].successful and "action_stride out of range" in results[0].reason
         assert results[1].successful
         assert not results[2].successful and "read-only" in results[2].reason
+        assert results[3].successful  # an integer for a float, as `ros2 param set` sends 15
+        value = call(probe, get, GetParameters.Request(names=["model_rate_hz"])).values[0]
+        assert (value.type, value.double_value) == (ParameterType.PARAMETER_DOUBLE, 15.0)
 
 
 def test_node_without_a_model_says_so_and_keeps_serving(node_process) -> None:

@@ -210,7 +210,8 @@ class HttNode(LifecycleNodeMixin, Node):
             if parameter.name not in SPECS:
                 continue
             reason = validate(parameter.name, parameter.value)
-            if reason is None and SPECS[parameter.name].configure and self.model is not None:
+            configured = self.status.state != "unconfigured"
+            if reason is None and SPECS[parameter.name].configure and configured:
                 reason = (
                     f"'{parameter.name}' is read when the model loads: deactivate and clean up "
                     f"the node first (ros2 lifecycle set {self.get_fully_qualified_name()} "

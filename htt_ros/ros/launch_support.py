@@ -62,9 +62,13 @@ def parse_bool(value: str) -> bool:
     raise ValueError(f"'{value}' is not a boolean; use true or false")
 
 
-def node_parameter_overrides(model: str, backend: str, use_sim_time: bool) -> dict[str, object]:
+def node_parameter_overrides(
+    model: str, backend: str, use_sim_time: bool, autostart: str = ""
+) -> dict[str, object]:
     """Parameters set from launch arguments; empty ones keep the parameters file's value."""
     overrides: dict[str, object] = {"use_sim_time": use_sim_time}
+    if autostart:
+        overrides["autostart"] = parse_bool(autostart)
     if model:
         overrides["model"] = str(Path(model).expanduser().resolve())
     if backend:
