@@ -194,13 +194,22 @@ def test_missing_onnxruntime_is_reported_and_the_node_keeps_serving(
 ) -> None:
     fake = tmp_path / "site" / "onnxruntime"
     fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    # Slow to fail, like a large library: the load takes seconds, during which the node must
+    # keep answering and say "loading".
+    (fake / "__init__.py").write_text(
+        "import time\ntime.sleep(8)\nraise ImportError('No module named onnxruntime')\n"
+    )
     env = {**os.environ}
     env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), env.get("PYTHONPATH", "")])
     node = start_node(f"model:={model}", env=env)
     try:
         with rclpy.init():
             manager = Manager(node)
+            manager.wait_for(lambda: manager.status and manager.values()["state"] == "loading")
+            answer = manager.call(manager.get_client, GetParameters.Request(names=["lag"]))
+            assert answer.values[0].integer_value == 0
+            assert manager.state() == "configuring"
+            assert manager.values()["state"] == "loading"  # answered while the model loads
             manager.wait_for(
                 lambda: manager.status and "onnxruntime" in manager.values()["message"]
             )
