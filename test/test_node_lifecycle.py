@@ -140,7 +140,7 @@ def test_outputs_only_while_active(model: Path) -> None:
             assert manager.values()["state"] == "active"
 
             assert manager.change(Transition.TRANSITION_DEACTIVATE)
-            manager.spin_and_feed(0.5)  # outputs already in flight
+            manager.spin_and_feed(1.0)  # outputs already in flight
             count = len(manager.hands)
             manager.spin_and_feed(2.0)
             assert len(manager.hands) == count, "published while inactive"

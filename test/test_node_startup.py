@@ -50,6 +50,7 @@ def assert_refused(result: subprocess.CompletedProcess, *expected: str) -> None:
         ("backend:=caffe", "'backend' must be one of onnxruntime, tensorrt, torch"),
         ("publish_markers:=maybe", "'publish_markers' takes a bool, got str 'maybe'"),
         ("diagnostics_max_drop_ratio:=2", "'diagnostics_max_drop_ratio' must be <= 1.0"),
+        ("precision:=fp16", "'precision' 'fp16': backend onnxruntime runs precision fp32, int8"),
     ],
 )
 def test_bad_command_line_values_stop_the_node_in_one_line(argument: str, expected: str) -> None:

@@ -42,7 +42,7 @@ from visualization_msgs.msg import MarkerArray
 
 from htt_ros.demo_model import default_model_dir
 from htt_ros.engines.base import EngineError
-from htt_ros.engines.loader import LoadedModel, load_model
+from htt_ros.engines.loader import LoadedModel, load_model, resolve_precision
 from htt_ros.model_card import ModelCard, ModelCardError
 from htt_ros.msg import Action, HandLabels, HandPoses
 from htt_ros.ros.annotate import annotate
@@ -178,6 +178,10 @@ class HttNode(LifecycleNodeMixin, Node):
             if reason is not None:
                 raise InvalidParameterError(reason)
             self.declare_parameter(spec.name, value, descriptor(spec), ignore_override=True)
+        try:
+            resolve_precision(self._p("backend"), self._p("precision"))
+        except EngineError as error:
+            raise InvalidParameterError(f"'precision' {self._p('precision')!r}: {error}") from None
         window = self._model_window()
         reason = check_lag(self._p("lag"), window) if window else None
         if reason is not None:
