@@ -64,6 +64,20 @@ def test_bad_value_in_a_parameters_file(tmp_path: Path) -> None:
     assert_refused(run_node("--params-file", str(params)), "'camera_info_timeout_s' must be >= 0")
 
 
+@pytest.mark.timeout(120)
+def test_bad_qos_override_in_a_parameters_file(tmp_path: Path) -> None:
+    params = tmp_path / "robot.yaml"
+    params.write_text(
+        "/**:\n  ros__parameters:\n    qos_overrides:\n      /camera/image_raw:\n"
+        "        subscription:\n          reliability: sometimes\n"
+    )
+    assert_refused(
+        run_node("--params-file", str(params)),
+        "QoS override 'qos_overrides./camera/image_raw.subscription.reliability' must be one of "
+        "reliable, best_effort, system_default, best_available, got 'sometimes'",
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_lag_beyond_the_models_window_stops_the_node(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ from htt_ros.ros.markers import clear_markers, hand_markers
 from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses_msg
 from htt_ros.ros.node_status import NodeStatus, Thresholds
 from htt_ros.ros.parameters import PARAMETERS, SPECS, ParameterSpec, check_lag, validate
-from htt_ros.ros.qos import input_qos, latched_qos, overridable
+from htt_ros.ros.qos import input_qos, latched_qos, overridable, qos_override_problem
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 
 PIPELINE_PARAMETERS = (
@@ -164,7 +164,12 @@ class HttNode(LifecycleNodeMixin, Node):
         before rclpy sees them, so that the error names the parameter, the value and the fix.
         """
         overrides = {name: p.value for name, p in self._parameter_overrides.items()}
-        for name in overrides:
+        for name, value in overrides.items():
+            reason = (
+                qos_override_problem(name, value) if name.startswith("qos_overrides.") else None
+            )
+            if reason is not None:
+                raise InvalidParameterError(reason)
             if name not in SPECS and not name.startswith(ROS_PARAMETER_PREFIXES):
                 self.get_logger().warning(
                     f"parameter '{name}' is not one of htt_node's and is ignored; known: "

@@ -51,3 +51,23 @@ def latched_qos() -> QoSProfile:
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.TRANSIENT_LOCAL,
     )
+
+
+QOS_OVERRIDE_CHOICES = {
+    "history": ("keep_last", "keep_all", "system_default"),
+    "reliability": ("reliable", "best_effort", "system_default", "best_available"),
+    "durability": ("volatile", "transient_local", "system_default", "best_available"),
+}
+
+
+def qos_override_problem(name: str, value: object) -> str | None:
+    """Why a ``qos_overrides.<topic>.<entity>.<policy>`` value would be refused, or None."""
+    policy = name.rsplit(".", 1)[-1]
+    if policy == "depth":
+        if type(value) is int and value >= 0:
+            return None
+        return f"QoS override '{name}' must be an integer >= 0, got {value!r}"
+    choices = QOS_OVERRIDE_CHOICES.get(policy)
+    if choices is None or value in choices:
+        return None
+    return f"QoS override '{name}' must be one of {', '.join(choices)}, got {value!r}"
