@@ -65,6 +65,21 @@ def test_bad_value_in_a_parameters_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["-p", "lag"], "Couldn't parse parameter override rule: '-p lag'"),
+        (["--params-file", "missing.yaml"], "Couldn't parse params file"),
+    ],
+)
+def test_malformed_ros_arguments(arguments: list[str], expected: str) -> None:
+    result = run_node(*arguments)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in output, output
+    assert expected in output and "check the arguments after --ros-args" in output
+
+
+@pytest.mark.timeout(120)
 def test_bad_qos_override_in_a_parameters_file(tmp_path: Path) -> None:
     params = tmp_path / "robot.yaml"
     params.write_text(

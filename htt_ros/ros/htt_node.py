@@ -34,6 +34,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNodeMixin, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -75,6 +76,7 @@ ROS_PARAMETER_PREFIXES = ("qos_overrides.", "use_sim_time", "start_type_descript
 PACKAGES = {"onnxruntime": "onnxruntime", "torch": "torch", "tensorrt": "tensorrt"}
 PACKAGES |= {"torchvision": "torchvision", "cuda": "cuda-python", "pycuda": "pycuda"}
 THROTTLE_S = 5.0
+RCLError = rclpy_implementation.RCLError
 
 
 class InvalidParameterError(ValueError):
@@ -492,7 +494,16 @@ def main(args: list[str] | None = None) -> int:
     # Library modules (engine builds, model loading) log through Python's logging.
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     try:
-        with rclpy.init(args=args):
+        context = rclpy.init(args=args)
+    except RCLError as error:  # a malformed --ros-args rule, a parameters file rcl cannot read
+        reason = str(error).split(", at /")[0]
+        rclpy.logging.get_logger("htt_node").fatal(
+            f"cannot start: {reason}; check the arguments after --ros-args (-p name:=value, "
+            f"--params-file <a readable YAML file>)"
+        )
+        return 2
+    try:
+        with context:
             node = HttNode()
             executor = MultiThreadedExecutor(num_threads=3)
             executor.add_node(node)
