@@ -137,7 +137,7 @@ def test_outputs_only_while_active(model: Path) -> None:
 
             assert manager.change(Transition.TRANSITION_ACTIVATE)
             manager.wait_for(lambda: len(manager.hands) >= 5)
-            assert manager.values()["state"] == "active"
+            manager.wait_for(lambda: manager.values()["state"] == "active")
 
             assert manager.change(Transition.TRANSITION_DEACTIVATE)
             manager.spin_and_feed(1.0)  # outputs already in flight
