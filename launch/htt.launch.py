@@ -1,4 +1,4 @@
-"""Start htt_node on a camera, optionally with RViz.
+"""Start htt_node (a lifecycle node) on a camera, optionally with RViz.
 
     ros2 launch htt_ros htt.launch.py image_topic:=/camera/color/image_raw \
         camera_info_topic:=/camera/color/camera_info namespace:=left_cam rviz:=true
@@ -9,7 +9,7 @@ Several cameras: one launch per camera, each in its own namespace.
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 
 from htt_ros.ros import launch_support
 
@@ -24,7 +24,14 @@ ARGUMENTS = {
     "model": ("", "model folder; empty = the parameters file's value"),
     "backend": ("", "onnxruntime, tensorrt or torch; empty = the parameters file's value"),
     "use_sim_time": ("false", "use /clock (bag replay)"),
+    "autostart": (
+        "",
+        "true: configure and activate at start; false: wait for a lifecycle manager; "
+        "empty = the parameters file's value",
+    ),
     "rviz": ("false", "also start RViz with config/htt.rviz"),
+    "log_level": ("info", "node log level: debug, info, warn, error, fatal"),
+    "respawn": ("false", "start the node again if it exits"),
 }
 
 
@@ -35,7 +42,7 @@ def _launch_setup(context, *args, **kwargs):
     share = launch_support.package_share()
     use_sim_time = launch_support.parse_bool(arg("use_sim_time"))
     actions = [
-        Node(
+        LifecycleNode(
             package=launch_support.PACKAGE,
             executable="htt_node",
             name="htt_node",
@@ -43,12 +50,15 @@ def _launch_setup(context, *args, **kwargs):
             parameters=[
                 str(launch_support.resolve_params_file(arg("params_file"), share)),
                 launch_support.node_parameter_overrides(
-                    arg("model"), arg("backend"), use_sim_time
+                    arg("model"), arg("backend"), use_sim_time, arg("autostart")
                 ),
             ],
             remappings=launch_support.camera_remappings(
                 arg("image_topic"), arg("camera_info_topic")
             ),
+            ros_arguments=["--log-level", launch_support.log_level(arg("log_level"))],
+            respawn=launch_support.parse_bool(arg("respawn")),
+            respawn_delay=launch_support.RESPAWN_DELAY_S,
             output="screen",
             emulate_tty=True,
         )

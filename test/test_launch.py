@@ -50,7 +50,10 @@ def fake_launch_modules(monkeypatch: pytest.MonkeyPatch) -> None:
         },
         "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration},
         "launch_ros": {},
-        "launch_ros.actions": {"Node": type("Node", (Recorded,), {})},
+        "launch_ros.actions": {
+            "Node": type("Node", (Recorded,), {}),
+            "LifecycleNode": type("LifecycleNode", (Recorded,), {}),
+        },
     }
     for name, attributes in modules.items():
         module = types.ModuleType(name)
@@ -82,6 +85,9 @@ def test_launch_file_declares_its_arguments(monkeypatch: pytest.MonkeyPatch) -> 
         "model",
         "backend",
         "rviz",
+        "log_level",
+        "respawn",
+        "autostart",
     } <= names
     assert all(d.kwargs["description"] for d in declared)
 
@@ -93,6 +99,8 @@ def test_launch_defaults_start_one_node_with_package_parameters(monkeypatch) -> 
     assert params_file == str(REPO / "config" / "htt.yaml")
     assert overrides == {"use_sim_time": False}
     assert ("image", "/camera/image_raw") in node.kwargs["remappings"]
+    assert node.kwargs["ros_arguments"] == ["--log-level", "info"]
+    assert node.kwargs["respawn"] is False
 
 
 def test_launch_arguments_reach_the_node_and_rviz(monkeypatch, tmp_path: Path) -> None:
@@ -108,11 +116,16 @@ def test_launch_arguments_reach_the_node_and_rviz(monkeypatch, tmp_path: Path) -
         backend="torch",
         use_sim_time="true",
         rviz="true",
+        log_level="DEBUG",
+        respawn="true",
+        autostart="false",
     )
     assert node.kwargs["namespace"] == "left_cam"
+    assert node.kwargs["ros_arguments"] == ["--log-level", "debug"]
+    assert node.kwargs["respawn"] is True
     assert node.kwargs["parameters"] == [
         str(params),
-        {"use_sim_time": True, "model": str(tmp_path), "backend": "torch"},
+        {"use_sim_time": True, "autostart": False, "model": str(tmp_path), "backend": "torch"},
     ]
     assert node.kwargs["remappings"] == [
         ("image", "/cam/left"),
@@ -144,6 +157,11 @@ def test_parse_bool(text: str, value: bool) -> None:
 def test_parse_bool_rejects_other_words() -> None:
     with pytest.raises(ValueError, match="use true or false"):
         launch_support.parse_bool("maybe")
+
+
+def test_unknown_log_level_is_rejected() -> None:
+    with pytest.raises(ValueError, match="not one of debug, info"):
+        launch_support.log_level("verbose")
 
 
 def test_empty_topics_are_rejected() -> None:

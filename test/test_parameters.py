@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from htt_ros.ros.parameters import PARAMETERS, SPECS, validate
+from htt_ros.ros.parameters import PARAMETERS, SPECS, check_lag, validate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,6 +23,8 @@ def test_defaults_are_valid() -> None:
         ("mode", "batch", "must be one of sliding, segment"),
         ("action_stride", 0, "must be >= 1"),
         ("max_gap_s", -1.0, "must be >= 0.0"),
+        ("default_hfov_deg", 180.0, "must be <= 179.0"),
+        ("diagnostics_max_drop_ratio", 1.5, "must be <= 1.0"),
         ("lag", 1.5, "takes a int, got float"),
         ("publish_markers", 1, "takes a bool, got int"),
         ("no_such_parameter", 1, "unknown parameter"),
@@ -44,3 +46,13 @@ def test_readme_documents_every_parameter() -> None:
     readme = (REPO / "README.md").read_text()
     documented = dict(re.findall(r"^\| `(\w+)` \| (\w+) \|", readme, flags=re.MULTILINE))
     assert documented == {name: type(spec.default).__name__ for name, spec in SPECS.items()}
+
+
+def test_an_integer_is_taken_for_a_float() -> None:
+    assert validate("model_rate_hz", 15) is None
+    assert "must be <= 179.0" in validate("default_hfov_deg", 180)
+
+
+def test_lag_is_checked_against_the_pose_window() -> None:
+    assert check_lag(15, 16) is None
+    assert "below the model's pose window 16, got 16" in check_lag(16, 16)

@@ -1,12 +1,22 @@
-"""``htt_node``: camera in; hands, handled object and action out.
+"""``htt_node``: camera in; hands, handled object and action out, as a managed (lifecycle) node.
 
 Subscribes ``image`` (sensor_msgs/Image) or ``image/compressed`` (CompressedImage) and
 ``camera_info``. Publishes ``hands`` (HandPoses), ``action`` (Action), ``labels`` (HandLabels,
 latched), ``markers`` (MarkerArray), ``annotated`` (Image) and ``/diagnostics``. The image
 callback only hands the newest frame to the inference thread (see frame_worker); every output
 carries the header of the image it describes. Parameters: htt_ros.ros.parameters and the README.
+
+Lifecycle: configure loads the model (or builds the TensorRT engine), activate subscribes and
+publishes, deactivate stops both, cleanup frees the model. With ``autostart`` (the default) the
+node configures and activates itself, so ``ros2 run`` and the launch file need no manager.
+
+Threads: the node spins in a MultiThreadedExecutor. The lifecycle services and the autostart
+timer sit in their own reentrant callback group, so a transition that loads a model for minutes
+runs on one executor thread while the default group (parameter services, the diagnostics timer,
+the image callbacks) keeps being served on another; ``get_state`` answers during a load too.
 """
 
+import gc
 import logging
 import sys
 import threading
@@ -16,8 +26,16 @@ from pathlib import Path
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation
+from rclpy.lifecycle import LifecycleNodeMixin, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -25,8 +43,8 @@ from visualization_msgs.msg import MarkerArray
 
 from htt_ros.demo_model import default_model_dir
 from htt_ros.engines.base import EngineError
-from htt_ros.engines.loader import LoadedModel, load_model
-from htt_ros.model_card import ModelCardError
+from htt_ros.engines.loader import LoadedModel, load_model, resolve_precision
+from htt_ros.model_card import ModelCard, ModelCardError
 from htt_ros.msg import Action, HandLabels, HandPoses
 from htt_ros.ros.annotate import annotate
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource
@@ -39,9 +57,9 @@ from htt_ros.ros.image_conversion import (
 from htt_ros.ros.image_messages import rgb_to_image_msg
 from htt_ros.ros.markers import clear_markers, hand_markers
 from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses_msg
-from htt_ros.ros.node_status import NodeStatus
-from htt_ros.ros.parameters import PARAMETERS, validate
-from htt_ros.ros.qos import input_qos, latched_qos
+from htt_ros.ros.node_status import NodeStatus, Thresholds
+from htt_ros.ros.parameters import PARAMETERS, SPECS, ParameterSpec, check_lag, validate
+from htt_ros.ros.qos import input_qos, latched_qos, overridable, qos_override_problem
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 
 PIPELINE_PARAMETERS = (
@@ -52,19 +70,56 @@ PIPELINE_PARAMETERS = (
     "model_rate_hz",
     "max_gap_s",
 )
+# Parameters rclpy itself declares or reads (QoS overrides, sim time): not ours to refuse.
+ROS_PARAMETER_PREFIXES = ("qos_overrides.", "use_sim_time", "start_type_description_service")
+# The pip package to install when a backend's import fails, by top-level module.
+PACKAGES = {"onnxruntime": "onnxruntime", "torch": "torch", "tensorrt": "tensorrt"}
+PACKAGES |= {"torchvision": "torchvision", "cuda": "cuda-python", "pycuda": "pycuda"}
 THROTTLE_S = 5.0
+RCLError = rclpy_implementation.RCLError
 
 
 class InvalidParameterError(ValueError):
     """A parameter given at start is not acceptable; the node cannot run with it."""
 
 
-class HttNode(Node):
+def descriptor(spec: ParameterSpec) -> ParameterDescriptor:
+    """The descriptor ``ros2 param describe`` shows: description, read-only flag, range."""
+    result = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    low, high = spec.minimum, spec.maximum
+    if low is None and high is None:
+        return result
+    if isinstance(spec.default, float):
+        low = -sys.float_info.max if low is None else low
+        high = sys.float_info.max if high is None else high
+        result.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
+    else:
+        low = -(2**63) if low is None else low
+        high = 2**63 - 1 if high is None else high
+        result.integer_range = [IntegerRange(from_value=low, to_value=high, step=1)]
+    return result
+
+
+def missing_package(error: ImportError, backend: str) -> str:
+    """The line that says which package a backend lacks and how to get it."""
+    module = (error.name or backend).split(".")[0]
+    package = PACKAGES.get(module, module)
+    return (
+        f"backend {backend} cannot start: Python package '{package}' does not import here "
+        f"({error}); install it (pip install {package}) or set backend to another one"
+    )
+
+
+class HttNode(LifecycleNodeMixin, Node):
     """Runs the streaming HTT pipeline on a camera."""
 
     def __init__(self) -> None:
-        super().__init__("htt_node")
+        self.worker: FrameWorker | None = None  # first: rclpy may destroy a half-built node
+        Node.__init__(self, "htt_node")
+        self._lifecycle_group = ReentrantCallbackGroup()
+        LifecycleNodeMixin.__init__(self, callback_group=self._lifecycle_group)
         self._declare_parameters()
+        self.add_pre_set_parameters_callback(self._floats_from_integers)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._after_set_parameters)
         p = self._p
@@ -75,58 +130,106 @@ class HttNode(Node):
         self._recent_rgb: dict[int, np.ndarray] = {}
         self._last_action = None
         self._warned: dict[str, float] = {}
+        self.image_sub = self.info_sub = None
+        self.intrinsics: IntrinsicsSource | None = None
 
-        self.hands_pub = self.create_publisher(HandPoses, "hands", 10)
-        self.action_pub = self.create_publisher(Action, "action", 10)
-        self.labels_pub = self.create_publisher(HandLabels, "labels", latched_qos())
-        self.markers_pub = self.create_publisher(MarkerArray, "markers", 5)
-        self.annotated_pub = self.create_publisher(Image, "annotated", 2)
-        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._load_model()
-
-        compressed = p("image_transport") == "compressed"
-        qos = input_qos(p("image_qos"), p("image_queue_depth"))
-        self.image_sub = self.create_subscription(
-            CompressedImage if compressed else Image,
-            "image/compressed" if compressed else "image",
-            self.image_callback,
-            qos,
+        self.hands_pub = self._publisher(HandPoses, "hands", 10)
+        self.action_pub = self._publisher(Action, "action", 10)
+        self.labels_pub = self._publisher(HandLabels, "labels", latched_qos())
+        self.markers_pub = self._publisher(MarkerArray, "markers", 5)
+        self.annotated_pub = self._publisher(Image, "annotated", 2)
+        self.diagnostics_pub = self.create_publisher(
+            DiagnosticArray, "/diagnostics", 10, qos_overriding_options=overridable()
         )
-        self.info_sub = self.create_subscription(
-            CameraInfo, "camera_info", self.camera_info_callback, qos
-        )
-        self.intrinsics = IntrinsicsSource(self.info_sub.topic_name, self.image_sub.topic_name)
-        self.worker = FrameWorker(self._process)
         self.create_timer(p("diagnostics_period_s"), self.diagnostics_callback)
-        self.get_logger().info(
-            f"listening on {self.image_sub.topic_name} ({p('image_qos')}) and "
-            f"{self.info_sub.topic_name}; backend {p('backend')}, mode {p('mode')}"
-        )
+        if p("autostart"):
+            self._autostart_timer = self.create_timer(
+                0.0, self._autostart, callback_group=self._lifecycle_group
+            )
 
     def _p(self, name: str):
         return self.get_parameter(name).value
 
+    def _publisher(self, msg_type, topic: str, qos):
+        """A lifecycle publisher (it publishes only while active) with QoS overrides."""
+        return self.create_lifecycle_publisher(
+            msg_type, topic, qos, qos_overriding_options=overridable()
+        )
+
     # -- parameters -------------------------------------------------------------------------
 
     def _declare_parameters(self) -> None:
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(
-                description=spec.description, read_only=spec.read_only
+        """Declare the table's parameters, refusing a bad start value with InvalidParameterError.
+
+        Values come from the command line, a parameters file or launch; the command line reads
+        ``15`` as an integer, which a float parameter takes as 15.0. Overrides are checked here,
+        before rclpy sees them, so that the error names the parameter, the value and the fix.
+        """
+        overrides = {name: p.value for name, p in self._parameter_overrides.items()}
+        for name, value in overrides.items():
+            reason = (
+                qos_override_problem(name, value) if name.startswith("qos_overrides.") else None
             )
-            self.declare_parameter(spec.name, spec.default, descriptor)
-        for spec in PARAMETERS:
-            reason = validate(spec.name, self._p(spec.name))
             if reason is not None:
                 raise InvalidParameterError(reason)
+            if name not in SPECS and not name.startswith(ROS_PARAMETER_PREFIXES):
+                self.get_logger().warning(
+                    f"parameter '{name}' is not one of htt_node's and is ignored; known: "
+                    f"{', '.join(SPECS)}"
+                )
+        for spec in PARAMETERS:
+            value = overrides.get(spec.name, spec.default)
+            if isinstance(spec.default, float) and type(value) is int:
+                value = float(value)
+            reason = validate(spec.name, value)
+            if reason is not None:
+                raise InvalidParameterError(reason)
+            self.declare_parameter(spec.name, value, descriptor(spec), ignore_override=True)
+        try:
+            resolve_precision(self._p("backend"), self._p("precision"))
+        except EngineError as error:
+            raise InvalidParameterError(f"'precision' {self._p('precision')!r}: {error}") from None
+        window = self._model_window()
+        reason = check_lag(self._p("lag"), window) if window else None
+        if reason is not None:
+            raise InvalidParameterError(reason)
+
+    def _model_window(self) -> int | None:
+        """The pose window of the configured model folder, None where it cannot be read (the
+        configure transition then reports why)."""
+        try:
+            return ModelCard.load(self._model_folder()).window
+        except (ModelCardError, OSError):
+            return None
+
+    def _model_folder(self) -> str:
+        return self._p("model") or str(default_model_dir())
+
+    def _floats_from_integers(self, parameters: list[Parameter]) -> list[Parameter]:
+        """``ros2 param set /htt_node model_rate_hz 15`` sends an integer; take it as 15.0."""
+        return [
+            Parameter(p.name, value=float(p.value))
+            if p.name in SPECS
+            and isinstance(SPECS[p.name].default, float)
+            and p.type_ == Parameter.Type.INTEGER
+            else p
+            for p in parameters
+        ]
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         for parameter in parameters:
-            if parameter.name == "use_sim_time":
+            if parameter.name not in SPECS:
                 continue
             reason = validate(parameter.name, parameter.value)
-            window = self.model.card.window if self.model else None
-            if reason is None and parameter.name == "lag" and window and parameter.value >= window:
-                reason = f"'lag' must be below the model's pose window {window}"
+            configured = self.status.state != "unconfigured"
+            if reason is None and SPECS[parameter.name].configure and configured:
+                reason = (
+                    f"'{parameter.name}' is read when the model loads: deactivate and clean up "
+                    f"the node first (ros2 lifecycle set {self.get_fully_qualified_name()} "
+                    f"cleanup), then set it and configure again"
+                )
+            if reason is None and parameter.name == "lag" and self.model is not None:
+                reason = check_lag(parameter.value, self.model.card.window)
             if reason is not None:
                 return SetParametersResult(successful=False, reason=reason)
         return SetParametersResult(successful=True)
@@ -149,40 +252,138 @@ class HttNode(Node):
         )
         return StreamingPipeline(model.card, model.pose_step, model.action, config)
 
-    def _load_model(self) -> None:
-        folder = self._p("model") or str(default_model_dir())
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _autostart(self) -> None:
+        self.destroy_timer(self._autostart_timer)
+        if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            self.trigger_activate()
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.status.state, self.status.model_error = "loading", None
+        self.status.backend, self.status.model = self._p("backend"), self._p("model")
+        error = self._load_model()
+        self.status.model_error = error
+        self.status.state = "unconfigured" if error else "inactive"
+        if error:
+            self.get_logger().error(error)
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def _load_model(self) -> str | None:
+        """Load the model and make the pipeline; return why it failed, or None."""
+        folder = self._model_folder()
         if not Path(folder, "model.json").is_file():
-            self.status.model_error = (
+            return (
                 f"no model folder at {folder}: set the parameter model:=<folder> (htt-export "
-                f"makes one from a checkpoint; scripts/demo.sh makes the built-in demo model)"
+                f"makes one from a checkpoint; scripts/demo.sh makes the built-in demo model), "
+                f"then configure"
             )
-            self.get_logger().error(self.status.model_error)
-            return
         start = time.monotonic()
+        backend = self._p("backend")
         try:
-            model = load_model(
-                folder, self._p("backend"), self._p("precision"), threads=self._p("threads")
-            )
-            self.pipeline = self._make_pipeline(model)
+            model = load_model(folder, backend, self._p("precision"), threads=self._p("threads"))
+        except ImportError as error:
+            return missing_package(error, backend)
         except (EngineError, ModelCardError, ValueError, OSError) as error:
-            self.status.model_error = f"cannot load model '{folder}': {error}"
-            self.get_logger().error(self.status.model_error)
-            return
-        self.model = model
-        self.labels_pub.publish(
-            hand_labels_msg(model.card, Path(folder).name, self.get_clock().now().to_msg())
-        )
+            return f"cannot load model '{folder}': {error}"
+        reason = check_lag(self._p("lag"), model.card.window)
+        if reason is not None:
+            return f"{reason}: set a smaller lag, then configure"
+        with self._lock:
+            self.model, self.pipeline = model, self._make_pipeline(model)
         self.get_logger().info(
             f"model {folder} ({model.card.dataset}, {model.card.num_joints} joints) on "
             f"{model.backend} {model.precision}, loaded in {time.monotonic() - start:.1f} s"
         )
+        return None
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        p = self._p
+        compressed = p("image_transport") == "compressed"
+        qos = input_qos(p("image_qos"), p("image_queue_depth"))
+        self.image_sub = self.create_subscription(
+            CompressedImage if compressed else Image,
+            "image/compressed" if compressed else "image",
+            self.image_callback,
+            qos,
+            qos_overriding_options=overridable(),
+        )
+        self.info_sub = self.create_subscription(
+            CameraInfo,
+            "camera_info",
+            self.camera_info_callback,
+            qos,
+            qos_overriding_options=overridable(),
+        )
+        self.intrinsics = IntrinsicsSource(self.info_sub.topic_name, self.image_sub.topic_name)
+        self.status.restart()
+        self.worker = FrameWorker(self._process)
+        result = super().on_activate(state)
+        card = self.model.card
+        name = Path(self._model_folder()).name
+        self.labels_pub.publish(hand_labels_msg(card, name, self.get_clock().now().to_msg()))
+        self.status.state = "active"
+        self.get_logger().info(
+            f"active: listening on {self.image_sub.topic_name} ({p('image_qos')}) and "
+            f"{self.info_sub.topic_name}; backend {p('backend')}, mode {p('mode')}"
+        )
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_input()
+        self.status.state = "inactive"
+        self.get_logger().info("inactive: not subscribed, not publishing")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._free_model()
+        self.status.state = "unconfigured"
+        self.get_logger().info("cleaned up: model freed")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_input()
+        self._free_model()
+        self.status.state = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_input()
+        self._free_model()
+        self.status.state = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_input(self) -> None:
+        """Unsubscribe, then let the inference thread finish its frame and stop."""
+        for subscription in (self.image_sub, self.info_sub):
+            if subscription is not None:
+                self.destroy_subscription(subscription)
+        self.image_sub = self.info_sub = None
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop()
+
+    def _free_model(self) -> None:
+        """Drop the pipeline and the graphs; runners that hold GPU memory release it."""
+        with self._lock:
+            model, self.model, self.pipeline = self.model, None, None
+        self._recent_rgb.clear()
+        if model is not None:
+            for runner in (model.pose_step, model.action):
+                close = getattr(runner, "close", None)
+                if close is not None:
+                    close()
+        model = None
+        gc.collect()
 
     # -- input --------------------------------------------------------------------------------
 
     def image_callback(self, msg: Image | CompressedImage) -> None:
         self.status.frames_received += 1
-        if self.pipeline is not None:
-            self.worker.offer((msg, time.monotonic()))
+        worker = self.worker
+        if worker is not None:
+            worker.offer((msg, time.monotonic()))
 
     def camera_info_callback(self, msg: CameraInfo) -> None:
         self.intrinsics.update(msg)
@@ -260,20 +461,32 @@ class HttNode(Node):
                 image = annotate(source, pose, card, self._last_action)
                 self.annotated_pub.publish(rgb_to_image_msg(image, pose.frame.tag))
         if out.poses:
-            self.status.latencies_ms.append(1000 * (time.monotonic() - received))
+            self.status.record_latency(
+                received, out.poses[-1].frame.stamp_ns, self.get_clock().now().nanoseconds
+            )
         for old in sorted(self._recent_rgb)[:-window]:
             del self._recent_rgb[old]
 
     # -- diagnostics --------------------------------------------------------------------------
 
     def diagnostics_callback(self) -> None:
-        processed = self.pipeline.frames_processed if self.pipeline else 0
-        array = DiagnosticArray(status=[self.status.report(self.worker.dropped, processed)])
+        p = self._p
+        pipeline, worker, model = self.pipeline, self.worker, self.model
+        processed = pipeline.frames_processed if pipeline else 0
+        rate = (p("model_rate_hz") or model.card.frame_rate_hz) if model else 0.0
+        thresholds = Thresholds(
+            p("diagnostics_max_drop_ratio"),
+            p("diagnostics_max_stamp_age_ms"),
+            p("diagnostics_rate_tolerance"),
+        )
+        dropped = worker.dropped if worker else 0
+        array = DiagnosticArray(status=[self.status.report(dropped, processed, rate, thresholds)])
         array.header.stamp = self.get_clock().now().to_msg()
         self.diagnostics_pub.publish(array)
 
     def destroy_node(self) -> None:
-        self.worker.stop()
+        if self.worker is not None:
+            self.worker.stop()
         super().destroy_node()
 
 
@@ -281,11 +494,23 @@ def main(args: list[str] | None = None) -> int:
     # Library modules (engine builds, model loading) log through Python's logging.
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     try:
-        with rclpy.init(args=args):
+        context = rclpy.init(args=args)
+    except RCLError as error:  # a malformed --ros-args rule, a parameters file rcl cannot read
+        reason = str(error).split(", at /")[0]
+        rclpy.logging.get_logger("htt_node").fatal(
+            f"cannot start: {reason}; check the arguments after --ros-args (-p name:=value, "
+            f"--params-file <a readable YAML file>)"
+        )
+        return 2
+    try:
+        with context:
             node = HttNode()
+            executor = MultiThreadedExecutor(num_threads=3)
+            executor.add_node(node)
             try:
-                rclpy.spin(node)
+                executor.spin()
             finally:
+                executor.shutdown()
                 node.destroy_node()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -5,6 +5,8 @@ from pathlib import Path
 PACKAGE = "htt_ros"
 DEFAULT_PARAMS_FILE = "htt.yaml"
 RVIZ_CONFIG = "htt.rviz"
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+RESPAWN_DELAY_S = 2.0
 
 
 def package_share() -> Path:
@@ -60,11 +62,23 @@ def parse_bool(value: str) -> bool:
     raise ValueError(f"'{value}' is not a boolean; use true or false")
 
 
-def node_parameter_overrides(model: str, backend: str, use_sim_time: bool) -> dict[str, object]:
+def node_parameter_overrides(
+    model: str, backend: str, use_sim_time: bool, autostart: str = ""
+) -> dict[str, object]:
     """Parameters set from launch arguments; empty ones keep the parameters file's value."""
     overrides: dict[str, object] = {"use_sim_time": use_sim_time}
+    if autostart:
+        overrides["autostart"] = parse_bool(autostart)
     if model:
         overrides["model"] = str(Path(model).expanduser().resolve())
     if backend:
         overrides["backend"] = backend
     return overrides
+
+
+def log_level(value: str) -> str:
+    """A launch argument's log level, checked against the ones ROS knows."""
+    lowered = value.strip().lower()
+    if lowered not in LOG_LEVELS:
+        raise ValueError(f"log_level '{value}' is not one of {', '.join(LOG_LEVELS)}")
+    return lowered

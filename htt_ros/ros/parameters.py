@@ -1,7 +1,7 @@
-"""The node's parameters: names, types, defaults, meaning and validation, without ROS.
+"""The node's parameters: names, types, defaults, ranges, meaning and validation, without ROS.
 
-One table serves the rclpy node (declaration, descriptors, on-set validation), the README's
-parameter list (a test keeps the two equal) and config/htt.yaml.
+One table serves the rclpy node (declaration, descriptors with ranges, validation at start and on
+set), the README's parameter list and config/htt.yaml (tests keep the three equal).
 """
 
 from collections.abc import Callable
@@ -19,14 +19,19 @@ QOS_PROFILES = ("sensor_data", "reliable", "best_effort", "system_default")
 class ParameterSpec:
     """One node parameter.
 
-    ``check`` returns None for a valid value, else the reason it is rejected. ``read_only``
-    parameters are fixed at start (changing them needs a new model load or new subscriptions).
+    ``minimum`` and ``maximum`` bound a number (inclusive; they also go into the descriptor's
+    range); ``check`` returns None for a valid value, else the reason it is rejected.
+    ``read_only`` parameters are fixed at start (they shape subscriptions and timers);
+    ``configure`` ones are read when the model loads, so they change only while unconfigured.
     """
 
     name: str
     default: Any
     description: str
     read_only: bool = False
+    configure: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
     check: Callable[[Any], str | None] | None = None
 
 
@@ -37,41 +42,34 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     return check
 
 
-def _at_least(minimum: float) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        return None if value >= minimum else f"must be >= {minimum}"
-
-    return check
-
-
 PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "model",
         "",
         "model folder (pose_step.onnx, action.onnx, model.json); "
         "empty selects the built-in demo model",
-        read_only=True,
+        configure=True,
     ),
     ParameterSpec(
         "backend",
         "onnxruntime",
         f"inference backend: {', '.join(BACKENDS)}",
-        read_only=True,
+        configure=True,
         check=_one_of(BACKENDS),
     ),
     ParameterSpec(
         "precision",
         "auto",
         f"numeric precision: {', '.join(PRECISIONS)} (auto = fp16 on TensorRT, fp32 elsewhere)",
-        read_only=True,
+        configure=True,
         check=_one_of(PRECISIONS),
     ),
     ParameterSpec(
         "threads",
         0,
         "CPU inference threads; 0 leaves one core free for the rest of the robot",
-        read_only=True,
-        check=_at_least(0),
+        configure=True,
+        minimum=0,
     ),
     ParameterSpec(
         "mode",
@@ -85,34 +83,35 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         0,
         "sliding mode look-ahead in processed frames (0 = newest frame, lowest "
         "latency; at most the pose window minus one)",
-        check=_at_least(0),
+        minimum=0,
     ),
     ParameterSpec(
         "action_stride",
         8,
         "run the action transformer every N processed frames",
-        check=_at_least(1),
+        minimum=1,
     ),
     ParameterSpec(
         "action_smoothing",
         4,
         "number of recent action estimates whose probabilities are "
         "summed (the paper's voting across clips); 1 = no smoothing",
-        check=_at_least(1),
+        minimum=1,
     ),
-    ParameterSpec("action_top_k", 5, "classes listed in Action.top_k", check=_at_least(1)),
+    ParameterSpec("action_top_k", 5, "classes listed in Action.top_k", minimum=1),
     ParameterSpec(
         "model_rate_hz",
         0.0,
         "rate frames are processed at, picked by header stamp; "
         "0 = the rate the model was trained at (model.json)",
-        check=_at_least(0.0),
+        minimum=0.0,
+        maximum=1000.0,
     ),
     ParameterSpec(
         "max_gap_s",
         0.5,
         "a gap between frames longer than this resets the history, seconds",
-        check=_at_least(0.0),
+        minimum=0.0,
     ),
     ParameterSpec(
         "image_transport",
@@ -134,21 +133,24 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         1,
         "subscription queue depth; frames beyond it are dropped",
         read_only=True,
-        check=_at_least(1),
+        minimum=1,
+        maximum=1000,
     ),
     ParameterSpec(
         "camera_info_timeout_s",
         2.0,
         "how long to wait for camera_info before using the "
         "default intrinsics from default_hfov_deg, seconds",
-        check=_at_least(0.0),
+        minimum=0.0,
     ),
     ParameterSpec(
         "default_hfov_deg",
         0.0,
         "horizontal field of view assumed without camera_info, "
-        "degrees; 0 = never assume, wait for camera_info",
-        check=_at_least(0.0),
+        "degrees, below 180 (a pinhole camera sees less than a half space); 0 = never assume, "
+        "wait for camera_info",
+        minimum=0.0,
+        maximum=179.0,
     ),
     ParameterSpec("publish_markers", True, "publish the RViz hand skeleton on 'markers'"),
     ParameterSpec("publish_annotated", False, "publish the annotated image on 'annotated'"),
@@ -157,7 +159,37 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         1.0,
         "period of the /diagnostics status, seconds",
         read_only=True,
-        check=_at_least(0.1),
+        minimum=0.1,
+        maximum=60.0,
+    ),
+    ParameterSpec(
+        "diagnostics_max_drop_ratio",
+        0.5,
+        "WARN when more than this share of the frames received in the last periods was dropped "
+        "because inference was busy",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    ParameterSpec(
+        "diagnostics_max_stamp_age_ms",
+        500.0,
+        "WARN when the median age of published poses (now minus the image's header stamp) "
+        "exceeds this, milliseconds",
+        minimum=1.0,
+    ),
+    ParameterSpec(
+        "diagnostics_rate_tolerance",
+        0.3,
+        "WARN when the output rate falls more than this fraction below the expected rate (the "
+        "model's rate, or the camera's if slower)",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    ParameterSpec(
+        "autostart",
+        True,
+        "configure and activate at start (as a plain node); false waits for a lifecycle manager",
+        read_only=True,
     ),
 )
 
@@ -165,15 +197,27 @@ SPECS: dict[str, ParameterSpec] = {spec.name: spec for spec in PARAMETERS}
 
 
 def validate(name: str, value: Any) -> str | None:
-    """Return why ``value`` is not acceptable for parameter ``name``, or None if it is."""
+    """Return why ``value`` is not acceptable for parameter ``name``, or None if it is.
+
+    An integer is acceptable for a float parameter (the command line reads ``15`` as one).
+    """
     spec = SPECS.get(name)
     if spec is None:
         return f"unknown parameter '{name}'; known: {', '.join(SPECS)}"
-    if type(value) is not type(spec.default):
-        return (
-            f"'{name}' takes a {type(spec.default).__name__}, got {type(value).__name__} {value!r}"
-        )
-    if spec.check is None:
-        return None
-    reason = spec.check(value)
+    integer_for_float = type(spec.default) is float and type(value) is int
+    if type(value) is not type(spec.default) and not integer_for_float:
+        kind = type(spec.default).__name__
+        return f"'{name}' takes a {kind}, got {type(value).__name__} {value!r}"
+    if spec.minimum is not None and value < spec.minimum:
+        return f"'{name}' must be >= {spec.minimum}, got {value!r}"
+    if spec.maximum is not None and value > spec.maximum:
+        return f"'{name}' must be <= {spec.maximum}, got {value!r}"
+    reason = spec.check(value) if spec.check else None
     return None if reason is None else f"'{name}' {reason}, got {value!r}"
+
+
+def check_lag(lag: int, window: int) -> str | None:
+    """The cross-check of ``lag`` against a model's pose window, or None when it fits."""
+    if lag < window:
+        return None
+    return f"'lag' must be below the model's pose window {window}, got {lag}"

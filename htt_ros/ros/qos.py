@@ -1,4 +1,9 @@
-"""QoS profiles selected by name from a parameter."""
+"""QoS profiles selected by name from a parameter, and the per-topic overrides users set.
+
+Every publisher and subscription of the node is created with :func:`overridable`, so a
+parameters file can set ``qos_overrides./<topic>.<publisher|subscription>.<policy>`` (history,
+depth, reliability, durability) for each topic; ``image_qos`` only picks the starting profile.
+"""
 
 from rclpy.qos import (
     DurabilityPolicy,
@@ -7,6 +12,19 @@ from rclpy.qos import (
     ReliabilityPolicy,
     qos_profile_system_default,
 )
+from rclpy.qos_overriding_options import QoSOverridingOptions, QoSPolicyKind
+
+OVERRIDABLE_POLICIES = (
+    QoSPolicyKind.HISTORY,
+    QoSPolicyKind.DEPTH,
+    QoSPolicyKind.RELIABILITY,
+    QoSPolicyKind.DURABILITY,
+)
+
+
+def overridable() -> QoSOverridingOptions:
+    """Options that declare the read-only ``qos_overrides.*`` parameters of one topic."""
+    return QoSOverridingOptions(policy_kinds=OVERRIDABLE_POLICIES)
 
 
 def input_qos(name: str, depth: int) -> QoSProfile:
@@ -33,3 +51,23 @@ def latched_qos() -> QoSProfile:
         reliability=ReliabilityPolicy.RELIABLE,
         durability=DurabilityPolicy.TRANSIENT_LOCAL,
     )
+
+
+QOS_OVERRIDE_CHOICES = {
+    "history": ("keep_last", "keep_all", "system_default"),
+    "reliability": ("reliable", "best_effort", "system_default", "best_available"),
+    "durability": ("volatile", "transient_local", "system_default", "best_available"),
+}
+
+
+def qos_override_problem(name: str, value: object) -> str | None:
+    """Why a ``qos_overrides.<topic>.<entity>.<policy>`` value would be refused, or None."""
+    policy = name.rsplit(".", 1)[-1]
+    if policy == "depth":
+        if type(value) is int and value >= 0:
+            return None
+        return f"QoS override '{name}' must be an integer >= 0, got {value!r}"
+    choices = QOS_OVERRIDE_CHOICES.get(policy)
+    if choices is None or value in choices:
+        return None
+    return f"QoS override '{name}' must be one of {', '.join(choices)}, got {value!r}"

@@ -61,7 +61,7 @@ class Listener(Node):
             values = {kv.key: kv.value for kv in status.values}
             parts.append(
                 f"{status.message}: in {values['input_rate_hz']} Hz, out "
-                f"{values['output_rate_hz']} Hz, latency {values['latency_ms_median']} ms, "
+                f"{values['output_rate_hz']} Hz, stamp age {values['stamp_age_ms_median']} ms, "
                 f"dropped {values['frames_dropped_busy']}"
             )
         if self.hands:
