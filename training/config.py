@@ -65,7 +65,8 @@ class DataSection:
 
 @dataclass(frozen=True)
 class AugmentSection:
-    """The authors' training augmentation (facts 3.5); ranges at 480x270, scaled with the image.
+    """The authors' training augmentation (training/augment.py); ranges at 480x270, scaled with
+    the image.
 
     ``translate``: per-clip shift up to ``translate * W`` px in x and y; ``blur_radius``: per-frame
     Gaussian blur of radius U(0, 1) * this; colour factors per clip: brightness, contrast and

@@ -3,7 +3,7 @@
 ``PoseStep`` is ResNet + block P + per-frame heads for one new frame: the ResNet runs on the new
 frame only, the caller caches its ``feature`` and passes the previous t-1 features back in.
 ``ActionStep`` is block A + the action head over the last T tokens. Both keep TensorRT's rules
-(see shared/reference/tensorrt_facts.md): the uint8 image is followed directly by a Cast, masks
+(those of its ONNX parser): the uint8 image is followed directly by a Cast, masks
 stay bool (only Not/Concat/Where on them), and no attention row is ever fully masked.
 """
 

@@ -70,7 +70,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "threads",
         0,
-        "CPU inference threads; 0 leaves one core free for the rest of the robot",
+        "CPU inference threads; 0 = all cores but one on onnxruntime, "
+        "torch's own default on torch",
         read_only=True,
         check=_at_least(0),
     ),

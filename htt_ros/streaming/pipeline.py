@@ -1,7 +1,9 @@
 """The streaming HTT pipeline: one camera frame at a time in, poses and actions out.
 
-Each selected frame goes through the ResNet exactly once (``pose_step`` returns its feature and
-the pipeline caches it for the next t-1 windows). Two ways to run block P:
+Each selected frame goes through the ResNet once (``pose_step`` returns its feature and the
+pipeline caches it for the next t-1 windows), except the first frame after a reset in sliding
+mode and the last frame of a partial segment, which go through it a second time. Two ways to run
+block P:
 
 - ``segment`` reproduces the paper: P over aligned t-frame segments (counted from the last
   reset); the t poses of a segment come out together when its last frame arrives.
@@ -46,7 +48,7 @@ class StreamingConfig:
 class _Frame:
     ref: FrameRef
     image: np.ndarray  # (1, H, W, 3) uint8 network input
-    feature: np.ndarray  # (512,) ResNet feature
+    feature: np.ndarray  # (F,) ResNet feature
 
 
 @dataclass
@@ -57,7 +59,12 @@ class _Window:
     positions: list[int]
     pose_raw: np.ndarray  # (t, J, 3)
     object_logits: np.ndarray  # (t, O)
-    tokens: np.ndarray  # (t, 512)
+    tokens: np.ndarray  # (t, D)
+
+
+def _width(runner: GraphRunner, name: str) -> int:
+    """The last dimension of input ``name`` of ``runner`` (as model.json records it)."""
+    return next(spec.shape[-1] for spec in runner.inputs if spec.name == name)
 
 
 class StreamingPipeline:
@@ -82,6 +89,8 @@ class StreamingPipeline:
         if config.action_stride < 1 or config.action_smoothing < 1:
             raise ValueError("action_stride and action_smoothing must be >= 1")
         self.size = (card.input_width, card.input_height)
+        self._feature_width = _width(pose_step, "prev_features")  # F, the ResNet's 512
+        self._token_width = _width(action, "tokens")  # D, the transformer's 512
         self.frame = card.decoding.frame
         rate = card.frame_rate_hz if config.rate_hz is None else config.rate_hz
         self._selector = FrameSelector(rate)
@@ -148,7 +157,7 @@ class StreamingPipeline:
         )
 
     def _compute_feature(self, frame: _Frame) -> None:
-        prev = np.zeros((self.t - 1, 512), np.float32)
+        prev = np.zeros((self.t - 1, self._feature_width), np.float32)
         valid = np.zeros(self.t, bool)
         valid[-1] = True
         frame.feature = self._run(frame.image, prev, valid)["feature"][0]
@@ -248,7 +257,7 @@ class StreamingPipeline:
     def _run_action(self) -> ActionResult:
         self._tokens_since_action = 0
         n = len(self._tokens)
-        tokens = np.zeros((self.clip, 512), np.float32)
+        tokens = np.zeros((self.clip, self._token_width), np.float32)
         tokens[:n] = np.stack([token for _, token in self._tokens])
         valid = np.arange(self.clip) < n
         probs = softmax(self.action.run({"tokens": tokens, "valid": valid})["action_logits"])
