@@ -18,6 +18,7 @@ from htt_ros.model.checkpoint import authors_to_ours
 from htt_ros.model_card import ModelCard, ModelCardError
 from htt_ros.tools.htt_export import main
 
+pytestmark = pytest.mark.slow  # ONNX exports take seconds each
 W, H = 112, 64  # small network input keeps the suite fast
 
 
