@@ -2,8 +2,7 @@
 
 A config file has five sections, each optional (missing keys take the defaults below)::
 
-    model:   {window, clip_length, num_heads, dim_feedforward, pose_layers, action_layers}
-             (HTTConfig's fields and defaults, see ModelSection)
+    model:   HTTConfig's fields but joints, classes and d_model (see ModelSection)
     data:    {dataset, train_split, val_split, image_size, spacing, workers, cache}
     augment: {enabled, translate, blur_radius, brightness, contrast, saturation, hue}
     loss:    {hand_2d, hand_z, object, action}
