@@ -1,7 +1,7 @@
 """Shared helpers of the model tests: authors'-layout state dicts and checkpoint files.
 
-The authors' key names and shapes are written out here from the facts file
-(shared/reference/htt_facts.md, section 1.5), independently of htt_ros's own mapping code.
+The authors' key names and shapes (their released checkpoints, fylwen/HTT) are written out
+here independently of htt_ros's own mapping code.
 """
 
 from __future__ import annotations

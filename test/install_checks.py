@@ -52,15 +52,16 @@ def check_prefix(prefix: Path, env: dict[str, str], python: str, workdir: Path) 
         "import htt_ros, htt_ros.msg, htt_ros.ros.parameters\n"
         "from ament_index_python.packages import get_package_share_directory as share\n"
         f"msgs = [getattr(htt_ros.msg, n)() for n in {MESSAGES!r}]\n"
-        "print(htt_ros.__file__); print(share('htt_ros'))\n"
+        "print(htt_ros.__file__); print(share('htt_ros')); print(htt_ros.__version__)\n"
     )
     result = subprocess.run(
         [python, "-c", probe], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    module_file, share_dir = result.stdout.split()
+    module_file, share_dir, version = result.stdout.split()
     assert Path(module_file).is_relative_to(prefix), module_file
     assert Path(share_dir) == share
+    assert f"<version>{version}</version>" in (share / "package.xml").read_text()
     installed = Path(module_file).parent
     problems = uncovered(third_party_imports([installed]), run_dependencies(), requirement_lines())
     assert not problems, "\n".join(problems)

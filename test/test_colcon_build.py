@@ -27,6 +27,7 @@ def sourced_env(setup: Path, base: dict[str, str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in dump.split("\0") if "=" in line)
 
 
+@pytest.mark.timeout(900)  # colcon build is allowed 600 s
 def test_colcon_build_gives_a_working_install_space(tmp_path: Path) -> None:
     colcon = Path(sys.prefix) / "bin" / "colcon"
     assert colcon.exists(), "colcon missing: pip install colcon-common-extensions (dev extra)"

@@ -9,7 +9,7 @@ import pytest
 from htt_ros.data import DatasetError, load_fpha
 from htt_ros.data.synthetic import generate_sequence, synthetic_labels, write_dataset
 
-# Facts: colour camera extrinsic (mm) and the 480x270 intrinsics (full resolution / 4).
+# FPHA's published colour camera extrinsic (mm) and the 480x270 intrinsics (full resolution / 4).
 EXTR = np.array(
     [
         [0.999988496304, -0.00468848412856, 0.000982563360594, 25.7],

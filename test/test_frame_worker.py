@@ -7,17 +7,18 @@ from htt_ros.ros.frame_worker import FrameWorker
 
 
 def test_busy_worker_drops_all_but_the_newest_frame_without_blocking() -> None:
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
     processed: list[int] = []
 
     def slow(item: int) -> None:
         if item == 0:
+            started.set()
             release.wait(5)
         processed.append(item)
 
     worker = FrameWorker(slow)
     worker.offer(0)
-    time.sleep(0.1)  # the worker is now stuck on item 0
+    assert started.wait(5)  # the worker is now stuck on item 0
     start = time.monotonic()
     replaced = [worker.offer(i) for i in range(1, 50)]
     assert time.monotonic() - start < 0.1  # offering never waited for inference

@@ -9,7 +9,8 @@ from htt_ros.model.decoding import decode_25d as decode_25d_torch
 
 
 def test_decoding_matches_hand_computed_values():
-    # fx=350, fy=300 (must be unused), cx=240, cy=135, image 480x270 -> centre (240, 135).
+    # fx=350, fy=300 (must be unused), principal point (230, 140); the 480x270 frame's
+    # centre (240, 135) is what u, v are offset from, the principal point what X, Y are.
     K = np.array([[350.0, 0, 230.0], [0, 300.0, 140.0], [0, 0, 1]])
     raw = np.array([[0.5, -0.25, 100.0], [0.0, 0.0, 0.0]])
     joints2d, depth, joints3d = decode_25d(raw, K, (480, 270))

@@ -6,6 +6,7 @@ subscriber, bad input is reported without the node dying, and overload drops fra
 queueing them.
 """
 
+import os
 import subprocess
 import sys
 import threading
@@ -33,7 +34,8 @@ def model(tmp_path_factory) -> Path:
     return export_small_model(tmp_path_factory.mktemp("node_model") / "fpha", clip_length=32)
 
 
-def start_node(model: Path, *params: str) -> subprocess.Popen:
+def start_node(model: Path, *params: str, pose_step_s: float = 0.0) -> subprocess.Popen:
+    """The node in its own process; ``pose_step_s`` > 0 pads each pose_step to that long."""
     args = [
         "-p",
         f"model:={model}",
@@ -48,11 +50,15 @@ def start_node(model: Path, *params: str) -> subprocess.Popen:
     ]
     for param in params:
         args += ["-p", param]
+    program = ["-m", "htt_ros.ros.htt_node"]
+    if pose_step_s:
+        program = [str(FIXTURES / "slow_node.py")]
     return subprocess.Popen(
-        [sys.executable, "-m", "htt_ros.ros.htt_node", "--ros-args", *args],
+        [sys.executable, *program, "--ros-args", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=os.environ | {"HTT_TEST_POSE_STEP_S": str(pose_step_s)},
     )
 
 
@@ -76,9 +82,13 @@ class Recorder(Node):
                 )
 
 
+COUNTERS = ("frames_received", "frames_processed", "poses_published", "actions_published")
+
+
 def run_camera(recorder: Recorder, scenario: str, rate: float, frames: int, node) -> set:
     """Once the node is active (model loaded, subscribed), play the camera scenario while
-    ``recorder`` spins on its own thread; return the stamps of the images sent."""
+    ``recorder`` spins on its own thread, until the node has settled; return the stamps of the
+    images sent."""
     executor = SingleThreadedExecutor()
     executor.add_node(recorder)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -96,10 +106,25 @@ def run_camera(recorder: Recorder, scenario: str, rate: float, frames: int, node
     while camera.poll() is None:
         time.sleep(0.1)
         assert node.poll() is None, f"the node died:\n{interrupt(node, timeout=30)}"
-    time.sleep(1.5)  # the last outputs and one more diagnostics period
+    assert camera.returncode == 0, "the camera found no subscriber"
+    wait_until_settled(recorder, after=len(recorder.status))
     executor.shutdown()
     spinner.join(5)
     return {tuple(map(int, line.split()[1:])) for line in camera.stdout if line.startswith("sent")}
+
+
+def wait_until_settled(recorder: Recorder, after: int, timeout: float = 30.0) -> None:
+    """Wait until two diagnostics reports, both after report number ``after``, show the same
+    counters (the node has handled its last frame) and the recorder holds every pose published
+    (or ``timeout``: on a loaded machine the recorder may miss some)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = [tuple(s[key] for key in COUNTERS) for s in recorder.status[after:]]
+        settled = len(fresh) >= 2 and fresh[-1] == fresh[-2]
+        if settled and len(recorder.hands) >= int(recorder.status[-1]["poses_published"]):
+            return
+        time.sleep(0.05)
+    assert len(recorder.status) >= after + 2, "no diagnostics from the node after the camera"
 
 
 def stamp(msg) -> tuple[int, int]:
@@ -160,7 +185,8 @@ def test_bad_input_is_reported_and_the_node_keeps_serving(model: Path) -> None:
 
 
 def test_overload_drops_frames_and_keeps_latency_bounded(model: Path) -> None:
-    node = start_node(model, "backend:=torch", "threads:=1", "model_rate_hz:=0.0")
+    # pose_step takes 0.1 s: the node processes at most 10 of the camera's 60 frames a second.
+    node = start_node(model, "model_rate_hz:=60.0", pose_step_s=0.1)
     try:
         with rclpy.init():
             recorder = Recorder()

@@ -1,5 +1,6 @@
 """The parameter table, its validation, config/htt.yaml and the README agree."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 import yaml
 
 from htt_ros.ros.parameters import PARAMETERS, SPECS, check_lag, validate
+from htt_ros.streaming.pipeline import StreamingConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -14,6 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 def test_defaults_are_valid() -> None:
     for spec in PARAMETERS:
         assert validate(spec.name, spec.default) is None, spec.name
+
+
+def test_streaming_defaults_are_the_node_defaults() -> None:
+    """htt-replay and the library's StreamingConfig() run as the node does by default."""
+    field_of = {"model_rate_hz": "rate_hz"}  # rate_hz None is the parameter's 0 (model's rate)
+    config = StreamingConfig()
+    fields = {f.name for f in dataclasses.fields(config)}
+    node_names = {name for name in SPECS if field_of.get(name, name) in fields}
+    assert {field_of.get(name, name) for name in node_names} == fields
+    for name in node_names:
+        default = SPECS[name].default
+        expected = (default or None) if name == "model_rate_hz" else default
+        assert getattr(config, field_of.get(name, name)) == expected, name
 
 
 @pytest.mark.parametrize(

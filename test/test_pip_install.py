@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from install_checks import check_prefix, minimal_env, tool_commands
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 
 def test_pip_install_tree_is_complete_and_runs(tmp_path: Path) -> None:

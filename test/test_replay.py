@@ -16,6 +16,7 @@ from htt_ros.ros.image_messages import rgb_to_image_msg
 from htt_ros.tools.htt_export import main as export_main
 from htt_ros.tools.htt_replay import main
 
+pytestmark = pytest.mark.slow  # every test exports a model
 FIGURES = {"pck.png", "confusion.png", "latency.png", "frames.png"}
 REPORT_KEYS = {
     "mode", "dataset", "frames_in_bag", "frames_sent", "poses", "poses_matched",
@@ -78,7 +79,6 @@ def test_offline_report_has_every_key_and_figure(offline) -> None:
 
 
 @pytest.mark.ros
-@pytest.mark.slow
 def test_live_replay_predicts_what_offline_replay_does(model, bag, offline, tmp_path) -> None:
     from htt_ros.bags.evaluation import ReplayRun, evaluate, read_ground_truth, write_report
     from htt_ros.bags.live import run_live

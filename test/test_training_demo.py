@@ -46,6 +46,9 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return tmp, run_demo(tmp, tmp / "tiny.yaml")
 
 
+@pytest.mark.ros
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # the demo run in first_run is allowed 400 s
 def test_demo_runs_every_step_and_reports_against_the_baselines(first_run) -> None:
     tmp, out = first_run
     assert all(f"==> {name}" in out for name in STEPS), out
@@ -56,6 +59,9 @@ def test_demo_runs_every_step_and_reports_against_the_baselines(first_run) -> No
     assert (card["input_width"], card["input_height"]) == (64, 36)
 
 
+@pytest.mark.ros
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # two demo runs, 400 s each allowed
 def test_a_second_run_reuses_everything_and_a_new_config_trains_again(first_run) -> None:
     tmp, _ = first_run
     again = run_demo(tmp, tmp / "tiny.yaml")

@@ -20,6 +20,8 @@ from htt_ros.data import write_dataset
 from htt_ros.model import load_checkpoint
 from training import evaluate, train
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = """\
 model: {window: 2, clip_length: 8}
@@ -132,6 +134,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.timeout(600)  # torchrun is allowed 240 s, then a single-process evaluation
 def test_two_process_gloo_run(setup: tuple[Path, Path, Path]) -> None:
     data, config, root = setup
     out = root / "ddp"

@@ -1,4 +1,5 @@
-"""The authors' training augmentation of a clip (facts 3.5), with torchvision's functional ops.
+"""The authors' training augmentation of a clip (fylwen/HTT, datasets/seqset_htt.py), with
+torchvision's functional ops.
 
 In the authors' order:
 1. translation, sampled once per clip: up to ``translate * W`` px (48 px at 480x270) in x and y,

@@ -1,4 +1,5 @@
-"""Clip sampling (facts 3.4) and the torch ``Dataset`` of training / evaluation clips.
+"""Clip sampling (as fylwen/HTT's datasets/seqset_htt.py) and the torch ``Dataset`` of training
+and evaluation clips.
 
 A clip is T frames taken every ``spacing``-th frame of one sequence (FPHA video, H2O segment),
 so it covers ``T * spacing`` raw frames. With k the frame's position in its sequence, a frame

@@ -2,7 +2,7 @@
 
 A config file has five sections, each optional (missing keys take the defaults below)::
 
-    model:   {window, clip_length, num_heads, dim_feedforward, pose_layers, action_layers}
+    model:   HTTConfig's fields but joints, classes and d_model (see ModelSection)
     data:    {dataset, train_split, val_split, image_size, spacing, workers, cache}
     augment: {enabled, translate, blur_radius, brightness, contrast, saturation, hue}
     loss:    {hand_2d, hand_z, object, action}
@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from htt_ros.data.dataset import IMAGE_SIZE
+from htt_ros.model.config import HTTConfig
 
 DATASETS = {"fpha": ("train", "test"), "h2o": ("train", "val", "test")}  # layout -> its splits
 
@@ -32,17 +33,25 @@ class ConfigError(ValueError):
     """An invalid training config: the message names the key, the value and what is allowed."""
 
 
-@dataclass(frozen=True)
-class ModelSection:
-    """Network sizes (:class:`htt_ros.model.HTTConfig` fields; joints and classes come from the
-    data set's labels). ``window`` is t, ``clip_length`` is T."""
+# HTTConfig fields a config does not set: the data set's labels give the joints and classes,
+# and d_model is the ResNet-18 feature width the transformers take.
+_NOT_CONFIGURABLE = ("num_joints", "num_objects", "num_actions", "d_model")
+_HTT_TYPES = typing.get_type_hints(HTTConfig)
 
-    window: int = 16
-    clip_length: int = 128
-    num_heads: int = 8
-    dim_feedforward: int = 2048
-    pose_layers: int = 2
-    action_layers: int = 2
+ModelSection = dataclasses.make_dataclass(
+    "ModelSection",
+    [
+        (f.name, _HTT_TYPES[f.name], field(default=f.default))
+        for f in fields(HTTConfig)
+        if f.name not in _NOT_CONFIGURABLE
+    ],
+    frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": "Network sizes: the :class:`htt_ros.model.HTTConfig` fields and defaults "
+        "but joints, classes and d_model. ``window`` is t, ``clip_length`` is T.",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,8 @@ class DataSection:
 
 @dataclass(frozen=True)
 class AugmentSection:
-    """The authors' training augmentation (facts 3.5); ranges at 480x270, scaled with the image.
+    """The authors' training augmentation (training/augment.py); ranges at 480x270, scaled with
+    the image.
 
     ``translate``: per-clip shift up to ``translate * W`` px in x and y; ``blur_radius``: per-frame
     Gaussian blur of radius U(0, 1) * this; colour factors per clip: brightness, contrast and
@@ -230,13 +240,7 @@ def _kind(value: Any) -> str:
 def _check_values(cfg: Config) -> None:
     """Ranges and cross-field rules; raises :class:`ConfigError` naming the key."""
     m, d, a, t = cfg.model, cfg.data, cfg.augment, cfg.train
-    positive = {
-        "model.window": m.window,
-        "model.clip_length": m.clip_length,
-        "model.num_heads": m.num_heads,
-        "model.dim_feedforward": m.dim_feedforward,
-        "model.pose_layers": m.pose_layers,
-        "model.action_layers": m.action_layers,
+    positive = {f"model.{name}": value for name, value in vars(m).items()} | {
         "data.spacing": d.spacing,
         "train.epochs": t.epochs,
         "train.batch_size": t.batch_size,

@@ -1,8 +1,9 @@
-"""HTT's training loss (facts section 2).
+"""HTT's training loss, as the authors' code computes it (fylwen/HTT, models/htt.py and
+models/utils.py ``compute_hand_loss``).
 
 With per-frame weights w = not_padding (padded frames excluded) and N frames:
 
-    L_2d  = sum_f w_f sum_{j,xy} |u_hat - u| / (2 J sum w)     pixels of the network image
+    L_2d  = sum_f w_f sum_{j,xy} |u_hat - u| / (2 J sum w)     pixels of the 480x270 frame
     L_z   = sum_f w_f sum_j |Z_hat - Z| / (J sum w)             metres
     L_obj = sum_f w_f CE(object logits_f, object_f) / sum w     per frame
     L_act = mean over clips of CE(action logits, action)        per clip

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from htt_ros.data import DatasetError, SequenceDataset
 from htt_ros.data.dataset import CACHE_DIRNAME
-from htt_ros.model import CheckpointError, HTTConfig, LoadedCheckpoint, load_checkpoint
+from htt_ros.model import HTT, CheckpointError, HTTConfig, LoadedCheckpoint, load_checkpoint
 from htt_ros.model.checkpoint import save_checkpoint
 from htt_ros.model.pretrained import PretrainedWeightsMissing, build_htt
 from training import distributed
@@ -127,6 +128,25 @@ def main(args: argparse.Namespace) -> None:
     distributed.run(args.device, lambda info: _run(args, info))
 
 
+@dataclass
+class Trainee:
+    """The network and what steps it."""
+
+    model: HTT
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+
+
+@dataclass
+class Loaders:
+    """Training clips (re-drawn each epoch by ``sampler``) and validation clips."""
+
+    train_clips: ClipDataset
+    sampler: EpochSampler
+    train: DataLoader
+    val: DataLoader
+
+
 def _run(args: argparse.Namespace, info: DistInfo) -> None:
     started = time.perf_counter()
     out = Path(args.out)
@@ -140,7 +160,6 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
         )
     resume = load_resume(out) if args.resume else None
     cfg = resolve_config(args, resume)
-    d, t = cfg.data, cfg.train
     git = git_revision()
     LOG.info(
         "training on %s x %d (%s), code %s, config %s",
@@ -153,18 +172,49 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
     if info.is_main:
         (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
-    distributed.seed_everything(t.seed)  # the same initial weights on every rank
+    distributed.seed_everything(cfg.train.seed)  # the same initial weights on every rank
     train_data, val_data = load_data(Path(args.data), cfg, info)
-    labels = train_data.labels
+    trainee = build_trainee(cfg, train_data, info, new_run=resume is None)
+    start_epoch, global_step = 0, 0
+    if resume is not None:
+        start_epoch, global_step = restore(resume, trainee)
+    distributed.seed_everything(cfg.train.seed + info.rank)
+    if resume is not None:
+        restore_rng(resume, info)
+    loaders = make_loaders(Path(args.data), cfg, train_data, val_data, info)
+    run = {
+        "config": cfg.to_dict(),
+        "args": {
+            k: v if v is None or isinstance(v, bool | int | float) else str(v)
+            for k, v in vars(args).items()
+        },
+        "git": git,
+        "world_size": info.world_size,
+    }
+    train_epochs(out, cfg, trainee, loaders, info, start_epoch, global_step, run)
+    LOG.info(
+        "finished %d epochs (this invocation ran %d) in %.1f s",
+        cfg.train.epochs,
+        cfg.train.epochs - start_epoch,
+        time.perf_counter() - started,
+    )
+
+
+def build_trainee(
+    cfg: Config, train_data: SequenceDataset, info: DistInfo, new_run: bool
+) -> Trainee:
+    """The network sized by the config and the data set's labels, on ``info.device``, with its
+    Adam and StepLR; a new run starts from ImageNet weights and the mean pose if configured."""
+    t, labels = cfg.train, train_data.labels
     net_cfg = HTTConfig(
         num_joints=labels.num_joints,
         num_objects=len(labels.objects),
         num_actions=len(labels.actions),
         **vars(cfg.model),
     )
-    model = build_htt(net_cfg, labels, pretrained=t.pretrained and resume is None)
+    model = build_htt(net_cfg, labels, pretrained=t.pretrained and new_run)
     model.trunk.fc.requires_grad_(False)  # never applied (authors' unused ResNet classifier)
-    if t.init_mean_pose and resume is None:
+    if t.init_mean_pose and new_run:
         mean = mean_raw_pose(train_data)  # [J, 3], the head's (j, xyz) order
         with torch.no_grad():
             model.pose_head[-1].bias.copy_(torch.from_numpy(mean.reshape(-1)))
@@ -176,25 +226,41 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
         fused=True,
     )
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=t.lr_step, gamma=t.lr_gamma)
-    start_epoch, global_step = 0, 0
-    if resume is not None:
-        model.load_state_dict(resume.state_dict)
-        optimizer.load_state_dict(resume.optimizer or {})
-        scheduler.load_state_dict(resume.scheduler or {})
-        start_epoch, global_step = int(resume.epoch or 0), int(resume.extra["global_step"])
-        LOG.info("resumed %s after epoch %d", resume.path, start_epoch)
-    distributed.seed_everything(t.seed + info.rank)
-    if resume is not None:
-        states = resume.extra["rng"]
-        if len(states) != info.world_size:
-            LOG.warning(
-                "checkpoint has RNG states of %d ranks, this run has %d: ranks reuse rank "
-                "0's state (the data order and augmentation do not depend on it)",
-                len(states),
-                info.world_size,
-            )
-        distributed.set_rng_state(states[info.rank if len(states) == info.world_size else 0])
+    return Trainee(model, optimizer, scheduler)
 
+
+def restore(resume: LoadedCheckpoint, trainee: Trainee) -> tuple[int, int]:
+    """Load the checkpoint's weights, optimizer and scheduler; returns (epoch, global step)."""
+    trainee.model.load_state_dict(resume.state_dict)
+    trainee.optimizer.load_state_dict(resume.optimizer or {})
+    trainee.scheduler.load_state_dict(resume.scheduler or {})
+    epoch, global_step = int(resume.epoch or 0), int(resume.extra["global_step"])
+    LOG.info("resumed %s after epoch %d", resume.path, epoch)
+    return epoch, global_step
+
+
+def restore_rng(resume: LoadedCheckpoint, info: DistInfo) -> None:
+    """This rank's RNG state from the checkpoint (rank 0's when the world size changed)."""
+    states = resume.extra["rng"]
+    if len(states) != info.world_size:
+        LOG.warning(
+            "checkpoint has RNG states of %d ranks, this run has %d: ranks reuse rank "
+            "0's state (the data order and augmentation do not depend on it)",
+            len(states),
+            info.world_size,
+        )
+    distributed.set_rng_state(states[info.rank if len(states) == info.world_size else 0])
+
+
+def make_loaders(
+    root: Path,
+    cfg: Config,
+    train_data: SequenceDataset,
+    val_data: SequenceDataset,
+    info: DistInfo,
+) -> Loaders:
+    """Clips of both splits and their loaders; raises DatasetError when no step fits."""
+    d, t = cfg.data, cfg.train
     spec = ClipSpec(length=cfg.model.clip_length, window=cfg.model.window, spacing=d.spacing)
     train_clips = ClipDataset(train_data, spec, True, d.image_size, cfg.augment, seed=t.seed)
     val_clips = ClipDataset(val_data, spec, False, d.image_size)
@@ -209,7 +275,7 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
     )
     if len(loader) == 0:
         raise DatasetError(
-            f"{args.data}: the {d.train_split} split gives {len(train_clips)} training clips, "
+            f"{root}: the {d.train_split} split gives {len(train_clips)} training clips, "
             f"fewer than train.batch_size {t.batch_size} x {info.world_size} ranks"
         )
     val_loader = eval_loader(val_clips, info, t.eval_batch_size, d.workers)
@@ -217,7 +283,7 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
         "%s: %d %s sequences -> %d training clips (%d steps per epoch per rank); %d %s "
         "sequences -> %d test clips; clips of T=%d frames every %d, P windows of t=%d, images "
         "%dx%d",
-        args.data,
+        root,
         len(train_data),
         d.train_split,
         len(train_clips),
@@ -230,22 +296,37 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
         spec.window,
         *d.image_size,
     )
+    return Loaders(train_clips, sampler, loader, val_loader)
+
+
+def train_epochs(
+    out: Path,
+    cfg: Config,
+    trainee: Trainee,
+    loaders: Loaders,
+    info: DistInfo,
+    start_epoch: int,
+    global_step: int,
+    run: dict[str, Any],
+) -> None:
+    """Epochs ``start_epoch`` to the last: train, validate when due, and (rank 0) log, write
+    the checkpoint, snapshots and metrics; ``run`` goes into every checkpoint."""
+    t, model = cfg.train, trainee.model
     net: torch.nn.Module = model
     if info.distributed:
         net = DistributedDataParallel(
             model, device_ids=[info.local_rank] if info.device.type == "cuda" else None
         )
     writer = SummaryWriter(out / "tensorboard", purge_step=global_step) if info.is_main else None
-
     for epoch in range(start_epoch, t.epochs):
         epoch_start = time.perf_counter()
-        sampler.set_epoch(epoch)
-        train_clips.set_epoch(epoch)
-        lr = scheduler.get_last_lr()[0]
+        loaders.sampler.set_epoch(epoch)
+        loaders.train_clips.set_epoch(epoch)
+        lr = trainee.scheduler.get_last_lr()[0]
         means = train_one_epoch(
             net,
-            loader,
-            optimizer,
+            loaders.train,
+            trainee.optimizer,
             cfg.loss,
             epoch,
             info,
@@ -253,12 +334,12 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
             writer=writer,
             global_step=global_step,
         )
-        global_step += len(loader)
-        scheduler.step()
+        global_step += len(loaders.train)
+        trainee.scheduler.step()
         record: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "train": means}
         if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
             distributed.broadcast_buffers(model)
-            result = evaluate(model, val_loader, info)
+            result = evaluate(model, loaders.val, info)
             record["val"] = result.summary()
             if info.is_main:
                 (out / "eval.json").write_text(
@@ -271,38 +352,11 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
                 info.world_size,
                 distributed.check_in_sync(model),
             )
-        if info.is_main:
-            assert writer is not None
-            writer.add_scalar("lr", lr, epoch + 1)
-            for k, v in means.items():
-                writer.add_scalar(f"train/{k}", v, epoch + 1)
-            for k, v in record.get("val", {}).items():
-                writer.add_scalar(f"val/{k}", v, epoch + 1)
-            writer.flush()
-            extra = {
-                "config": cfg.to_dict(),
-                "args": {
-                    k: v if v is None or isinstance(v, bool | int | float) else str(v)
-                    for k, v in vars(args).items()
-                },
-                "git": git,
-                "world_size": info.world_size,
-                "global_step": global_step,
-                "rng": rng,
-                "metrics": record,
-            }
-            save_checkpoint(
-                out / CHECKPOINT,
-                model,
-                optimizer=optimizer,
-                scheduler=scheduler,
-                epoch=epoch + 1,
-                extra=extra,
-            )
-            if (epoch + 1) % t.snapshot_every == 0 or epoch + 1 == t.epochs:
-                snapshot = out / f"checkpoint_{epoch + 1:03d}.pth"
-                shutil.copyfile(out / CHECKPOINT, snapshot.with_suffix(".tmp"))
-                os.replace(snapshot.with_suffix(".tmp"), snapshot)
+        if writer is not None:
+            log_scalars(writer, record)
+            extra = run | {"global_step": global_step, "rng": rng, "metrics": record}
+            last = epoch + 1 == t.epochs
+            save_epoch(out, trainee, epoch + 1, extra, (epoch + 1) % t.snapshot_every == 0 or last)
             record["time_s"] = round(time.perf_counter() - epoch_start, 2)
             write_json_line(out / "metrics.jsonl", record)
         distributed.barrier()
@@ -316,12 +370,35 @@ def _run(args: argparse.Namespace, info: DistInfo) -> None:
         )
     if writer is not None:
         writer.close()
-    LOG.info(
-        "finished %d epochs (this invocation ran %d) in %.1f s",
-        t.epochs,
-        t.epochs - start_epoch,
-        time.perf_counter() - started,
+
+
+def log_scalars(writer: SummaryWriter, record: dict[str, Any]) -> None:
+    """The epoch's learning rate, training losses and validation metrics to TensorBoard."""
+    epoch = record["epoch"]
+    writer.add_scalar("lr", record["lr"], epoch)
+    for k, v in record["train"].items():
+        writer.add_scalar(f"train/{k}", v, epoch)
+    for k, v in record.get("val", {}).items():
+        writer.add_scalar(f"val/{k}", v, epoch)
+    writer.flush()
+
+
+def save_epoch(
+    out: Path, trainee: Trainee, epoch: int, extra: dict[str, Any], snapshot: bool
+) -> None:
+    """Write ``checkpoint.pth`` (atomically) and, with ``snapshot``, ``checkpoint_<epoch>.pth``."""
+    save_checkpoint(
+        out / CHECKPOINT,
+        trainee.model,
+        optimizer=trainee.optimizer,
+        scheduler=trainee.scheduler,
+        epoch=epoch,
+        extra=extra,
     )
+    if snapshot:
+        path = out / f"checkpoint_{epoch:03d}.pth"
+        shutil.copyfile(out / CHECKPOINT, path.with_suffix(".tmp"))
+        os.replace(path.with_suffix(".tmp"), path)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:

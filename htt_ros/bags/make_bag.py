@@ -28,7 +28,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point
 from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import Header
 from tqdm import tqdm
@@ -45,9 +44,11 @@ from htt_ros.bags.bag_io import (
 )
 from htt_ros.data import generate_sequence, load_fpha, load_h2o, synthetic_labels
 from htt_ros.labels import LabelSet
-from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
+from htt_ros.msg import Action, HandPoses
 from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
-from htt_ros.skeleton import BONES, HAND_LEFT, JOINT_NAMES, hands_for_joint_count
+from htt_ros.ros.message_builders import actions_msg, hands_msg, labels_msg
+from htt_ros.skeleton import BONES, JOINT_NAMES, hands_for_joint_count
+from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult
 
 LAYOUTS = ("fpha", "h2o", "synthetic-fpha", "synthetic-h2o")
 FRAME_ID = "camera_optical"
@@ -129,70 +130,36 @@ def to_time(ns: int) -> Time:
     return Time(sec=ns // NS_PER_S, nanosec=ns % NS_PER_S)
 
 
-def labels_msg(labels: LabelSet, stamp: Time) -> HandLabels:
-    """The data set's label names as a HandLabels (model fields empty: no model made this)."""
-    hands = hands_for_joint_count(labels.num_joints)
-    return HandLabels(
-        header=Header(stamp=stamp, frame_id=""),
-        dataset=labels.name,
-        action_labels=[a.name for a in labels.actions],
-        action_verbs=[a.verb for a in labels.actions],
-        action_nouns=[a.noun for a in labels.actions],
-        object_names=list(labels.objects),
-        hands=[Hand.LEFT if h == HAND_LEFT else Hand.RIGHT for h in hands],
-        joint_names=list(JOINT_NAMES),
-        bone_parents=[a for a, _ in BONES],
-        bone_children=[b for _, b in BONES],
-    )
-
-
 def ground_truth_hands(
     seq: BagSequence, index: int, labels: LabelSet, header: Header, size: tuple[int, int]
 ) -> HandPoses:
     """The true hands and object of frame ``index`` (``size`` = image ``(width, height)``)."""
-    hands = hands_for_joint_count(labels.num_joints)
-    per_hand = labels.num_joints // len(hands)
-    joints3d, joints2d = seq.joints3d[index].tolist(), seq.joints2d[index].tolist()
-    probabilities = [0.0] * len(labels.objects)
+    probabilities = np.zeros(len(labels.objects), np.float32)
     probabilities[seq.object] = 1.0
-    return HandPoses(
-        header=header,
-        image_width=size[0],
-        image_height=size[1],
-        hands=[
-            Hand(
-                side=Hand.LEFT if side == HAND_LEFT else Hand.RIGHT,
-                joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
-                joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
-            )
-            for h, side in enumerate(hands)
-            if (span := slice(h * per_hand, (h + 1) * per_hand))
-        ],
-        object=ObjectClass(
-            class_id=seq.object,
-            name=labels.objects[seq.object],
-            confidence=1.0,
-            probabilities=probabilities,
-        ),
+    truth = PoseResult(
+        frame=FrameRef(0, header),
+        joints2d=seq.joints2d[index],
+        joints3d=seq.joints3d[index],
+        object_probs=probabilities,
         complete_window=True,
         window_frames=1,
+        lag_frames=0,
     )
+    return hands_msg(truth, hands_for_joint_count(labels.num_joints), labels.objects, size)
 
 
 def ground_truth_action(seq: BagSequence, labels: LabelSet, header: Header, start: Time) -> Action:
     """The sequence's true action, stamped with its last frame."""
-    action = labels.actions[seq.action]
-    return Action(
-        header=header,
-        window_start=start,
+    probabilities = np.zeros(len(labels.actions), np.float32)
+    probabilities[seq.action] = 1.0
+    truth = ActionResult(
+        newest=FrameRef(0, header),
+        first=FrameRef(0, Header(stamp=start, frame_id=header.frame_id)),
         window_frames=seq.num_frames,
-        class_id=seq.action,
-        label=action.name,
-        verb=action.verb,
-        noun=action.noun,
-        confidence=1.0,
-        top_k=[ClassScore(class_id=seq.action, label=action.name, score=1.0)],
+        probs=probabilities,
+        smoothed=probabilities,
     )
+    return actions_msg(truth, labels.actions, top_k=1)
 
 
 def compressed_msg(rgb: np.ndarray, header: Header, quality: int) -> CompressedImage:
@@ -225,7 +192,9 @@ def write_bag(
     image_topic = COMPRESSED_TOPIC if compressed else IMAGE_TOPIC
     t_ns = START_NS
     with BagWriter(out, storage) as bag:
-        bag.write(GT_LABELS_TOPIC, labels_msg(labels, to_time(t_ns)), t_ns)
+        hands = hands_for_joint_count(labels.num_joints)
+        truth = labels_msg(labels, hands, JOINT_NAMES, BONES, to_time(t_ns))
+        bag.write(GT_LABELS_TOPIC, truth, t_ns)
         for seq in sequences:
             period_ns = round(NS_PER_S / seq.fps)
             first = to_time(t_ns)

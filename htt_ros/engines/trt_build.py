@@ -1,6 +1,6 @@
 """TensorRT 10.x / 11.x: import, logging into Python, building a plan from ONNX, loading a plan.
 
-The two majors differ where it matters here (see ``shared/reference/tensorrt_facts.md``):
+The two majors differ where it matters here (NVIDIA's TensorRT 10 and 11 Python API):
 10.x still has ``BuilderFlag.FP16`` (weak typing, deprecated since 10.12); 11.x removed it and
 every network is strongly typed, so fp16 there means an fp16 ONNX graph (:mod:`.onnx_fp16`).
 Names that exist in only one of them are looked up with ``hasattr``; ``EXPLICIT_BATCH`` is never

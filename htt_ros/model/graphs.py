@@ -3,7 +3,7 @@
 ``PoseStep`` is ResNet + block P + per-frame heads for one new frame: the ResNet runs on the new
 frame only, the caller caches its ``feature`` and passes the previous t-1 features back in.
 ``ActionStep`` is block A + the action head over the last T tokens. Both keep TensorRT's rules
-(see shared/reference/tensorrt_facts.md): the uint8 image is followed directly by a Cast, masks
+(those of its ONNX parser): the uint8 image is followed directly by a Cast, masks
 stay bool (only Not/Concat/Where on them), and no attention row is ever fully masked.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from htt_ros.graph_io import ACTION_INPUTS, ACTION_OUTPUTS, POSE_STEP_INPUTS, POSE_STEP_OUTPUTS
 from htt_ros.model.htt import HTT
 
 
@@ -25,8 +26,8 @@ class PoseStep(nn.Module):
     [t, J, 3]``, ``object_logits [t, O]`` and ``tokens [t, 512]``.
     """
 
-    input_names = ("image", "prev_features", "valid")
-    output_names = ("feature", "pose_raw", "object_logits", "tokens")
+    input_names = POSE_STEP_INPUTS
+    output_names = POSE_STEP_OUTPUTS
 
     def __init__(self, net: HTT) -> None:
         super().__init__()
@@ -48,8 +49,8 @@ class ActionStep(nn.Module):
     """Block A: ``tokens`` float32 ``[T, 512]`` and ``valid`` bool ``[T]`` -> ``action_logits
     [A]``."""
 
-    input_names = ("tokens", "valid")
-    output_names = ("action_logits",)
+    input_names = ACTION_INPUTS
+    output_names = ACTION_OUTPUTS
 
     def __init__(self, net: HTT) -> None:
         super().__init__()

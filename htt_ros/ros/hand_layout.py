@@ -4,6 +4,8 @@ Shared by the message builders, the RViz markers and the annotated image, so tha
 split, colour and label hands the same way. No ROS imports.
 """
 
+from collections.abc import Sequence
+
 from htt_ros.model_card import ModelCard
 from htt_ros.skeleton import HAND_LEFT, HAND_RIGHT
 from htt_ros.streaming.results import ActionResult, PoseResult
@@ -16,18 +18,23 @@ HAND_COLOURS: dict[str, tuple[int, int, int]] = {
 
 
 def hand_slices(card: ModelCard) -> tuple[slice, ...]:
-    """The joints of each hand of ``card.hands`` in the ``J`` outputs (equal, consecutive runs).
+    """The joints of each hand of ``card.hands`` in the ``J`` outputs; see :func:`joint_slices`."""
+    return joint_slices(card.hands, card.num_joints)
 
-    :raises ValueError: when a hand is not 'left' or 'right', or J does not split evenly.
+
+def joint_slices(hands: Sequence[str], num_joints: int) -> tuple[slice, ...]:
+    """The joints of each of ``hands`` in ``num_joints`` outputs (equal, consecutive runs).
+
+    :raises ValueError: when a hand is not 'left' or 'right', or the joints do not split evenly.
     """
-    unknown = sorted(set(card.hands) - set(HAND_COLOURS))
-    if not card.hands or unknown or card.num_joints % len(card.hands):
+    unknown = sorted(set(hands) - set(HAND_COLOURS))
+    if not hands or unknown or num_joints % len(hands):
         raise ValueError(
-            f"model card hands {list(card.hands)} with {card.num_joints} joints: expected "
+            f"model card hands {list(hands)} with {num_joints} joints: expected "
             f"'left'/'right' hands sharing the joints equally; re-export the model folder"
         )
-    per_hand = card.num_joints // len(card.hands)
-    return tuple(slice(h * per_hand, (h + 1) * per_hand) for h in range(len(card.hands)))
+    per_hand = num_joints // len(hands)
+    return tuple(slice(h * per_hand, (h + 1) * per_hand) for h in range(len(hands)))
 
 
 def per_hand_skeleton(

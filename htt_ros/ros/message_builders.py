@@ -5,13 +5,17 @@ frame with that ``std_msgs/Header`` as the :class:`~htt_ros.streaming.results.Fr
 and the builders copy it from there (never ``now()``, never a literal frame id).
 """
 
+from collections.abc import Sequence
+
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
+from htt_ros.labels import Action as ActionClass
+from htt_ros.labels import LabelSet
 from htt_ros.model_card import ModelCard
 from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
-from htt_ros.ros.hand_layout import hand_slices, per_hand_skeleton
+from htt_ros.ros.hand_layout import joint_slices, per_hand_skeleton
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult
 
 _SIDES = {"left": Hand.LEFT, "right": Hand.RIGHT}
@@ -57,26 +61,41 @@ def hand_poses_msg(result: PoseResult, card: ModelCard, image_size: tuple[int, i
             f"expects ({joints}, 2), ({joints}, 3), ({objects},): the engine and model.json "
             f"come from different model folders"
         )
+    return hands_msg(result, card.hands, card.labels.objects, image_size)
+
+
+def hands_msg(
+    result: PoseResult,
+    hands: Sequence[str],
+    objects: Sequence[str],
+    image_size: tuple[int, int],
+) -> HandPoses:
+    """The ``HandPoses`` of ``result``: its joints split equally over ``hands`` (output order),
+    the most probable of ``objects``, ``image_size`` the source image's ``(width, height)``.
+
+    :raises ValueError: see :func:`~htt_ros.ros.hand_layout.joint_slices`.
+    :raises TypeError: see :func:`source_header`.
+    """
     joints2d, joints3d = result.joints2d.tolist(), result.joints3d.tolist()
-    hands = [
-        Hand(
-            side=_SIDES[side],
-            joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
-            joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
-        )
-        for side, span in zip(card.hands, hand_slices(card), strict=True)
-    ]
+    spans = joint_slices(hands, len(joints3d))
     probs = result.object_probs.astype(float).tolist()
-    best = max(range(objects), key=probs.__getitem__)
+    best = max(range(len(probs)), key=probs.__getitem__)
     width, height = image_size
     return HandPoses(
         header=source_header(result.frame),
         image_width=width,
         image_height=height,
-        hands=hands,
+        hands=[
+            Hand(
+                side=_SIDES[side],
+                joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
+                joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
+            )
+            for side, span in zip(hands, spans, strict=True)
+        ],
         object=ObjectClass(
             class_id=best,
-            name=card.labels.objects[best],
+            name=objects[best],
             confidence=probs[best],
             probabilities=probs,
         ),
@@ -96,7 +115,11 @@ def action_msg(result: ActionResult, card: ModelCard, top_k: int = 5) -> Action:
         of the card.
     :raises TypeError: see :func:`source_header`.
     """
-    actions = card.labels.actions
+    return actions_msg(result, card.labels.actions, top_k)
+
+
+def actions_msg(result: ActionResult, actions: Sequence[ActionClass], top_k: int) -> Action:
+    """The ``Action`` of ``result`` over the classes ``actions``; see :func:`action_msg`."""
     if top_k < 1:
         raise ValueError(f"top_k must be at least 1, got {top_k}")
     if result.smoothed.shape != (len(actions),):
@@ -127,20 +150,33 @@ def hand_labels_msg(card: ModelCard, model_name: str, stamp: Time) -> HandLabels
         :func:`~htt_ros.ros.hand_layout.per_hand_skeleton`).
     """
     joint_names, bones = per_hand_skeleton(card)
-    labels = card.labels
+    msg = labels_msg(card.labels, card.hands, joint_names, bones, stamp)
+    msg.model_name = model_name
+    msg.dataset = card.dataset
+    msg.pose_window = card.window
+    msg.action_window = card.clip_length
+    msg.model_rate_hz = card.frame_rate_hz
+    return msg
+
+
+def labels_msg(
+    labels: LabelSet,
+    hands: Sequence[str],
+    joint_names: Sequence[str],
+    bones: Sequence[tuple[int, int]],
+    stamp: Time,
+) -> HandLabels:
+    """The ``HandLabels`` of a label set (the model fields left empty): action and object names,
+    ``hands`` in output order, one hand's ``joint_names`` and (parent, child) ``bones``."""
     return HandLabels(
         header=Header(stamp=_copy_time(stamp), frame_id=""),
-        model_name=model_name,
-        dataset=card.dataset,
+        dataset=labels.name,
         action_labels=[a.name for a in labels.actions],
         action_verbs=[a.verb for a in labels.actions],
         action_nouns=[a.noun for a in labels.actions],
         object_names=list(labels.objects),
-        hands=[_SIDES[side] for side in card.hands],
+        hands=[_SIDES[side] for side in hands],
         joint_names=list(joint_names),
         bone_parents=[parent for parent, _ in bones],
         bone_children=[child for _, child in bones],
-        pose_window=card.window,
-        action_window=card.clip_length,
-        model_rate_hz=card.frame_rate_hz,
     )

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-BACKENDS = ("onnxruntime", "tensorrt", "torch")
+from htt_ros.engines.loader import BACKENDS
+from htt_ros.streaming.pipeline import MODES
+
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
-MODES = ("sliding", "segment")
 IMAGE_TRANSPORTS = ("raw", "compressed")
 QOS_PROFILES = ("sensor_data", "reliable", "best_effort", "system_default")
 
@@ -67,7 +68,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "threads",
         0,
-        "CPU inference threads; 0 leaves one core free for the rest of the robot",
+        "CPU inference threads; 0 = all cores but one on onnxruntime, "
+        "torch's own default on torch",
         configure=True,
         minimum=0,
     ),

@@ -1,7 +1,9 @@
 """The streaming HTT pipeline: one camera frame at a time in, poses and actions out.
 
-Each selected frame goes through the ResNet exactly once (``pose_step`` returns its feature and
-the pipeline caches it for the next t-1 windows). Two ways to run block P:
+Each selected frame goes through the ResNet once (``pose_step`` returns its feature and the
+pipeline caches it for the next t-1 windows), except the first frame after a reset in sliding
+mode and the last frame of a partial segment, which go through it a second time. Two ways to run
+block P:
 
 - ``segment`` reproduces the paper: P over aligned t-frame segments (counted from the last
   reset); the t poses of a segment come out together when its last frame arrives.
@@ -21,6 +23,7 @@ import numpy as np
 
 from htt_ros.engines.base import GraphRunner
 from htt_ros.geometry import decode_25d, scale_intrinsics
+from htt_ros.graph_io import ACTION_INPUTS, ACTION_OUTPUTS, POSE_STEP_INPUTS, POSE_STEP_OUTPUTS
 from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
 from htt_ros.streaming.frame_selection import CameraState, FrameSelector, ResetDetector
@@ -28,6 +31,7 @@ from htt_ros.streaming.preprocess import to_network_input
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult, StepOutput
 
 MODES = ("sliding", "segment")
+_StepOutputs = tuple[np.ndarray, ...]  # pose_step's outputs in POSE_STEP_OUTPUTS order
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class StreamingConfig:
 class _Frame:
     ref: FrameRef
     image: np.ndarray  # (1, H, W, 3) uint8 network input
-    feature: np.ndarray  # (512,) ResNet feature
+    feature: np.ndarray  # (F,) ResNet feature
 
 
 @dataclass
@@ -57,7 +61,12 @@ class _Window:
     positions: list[int]
     pose_raw: np.ndarray  # (t, J, 3)
     object_logits: np.ndarray  # (t, O)
-    tokens: np.ndarray  # (t, 512)
+    tokens: np.ndarray  # (t, D)
+
+
+def _width(runner: GraphRunner, name: str) -> int:
+    """The last dimension of input ``name`` of ``runner`` (as model.json records it)."""
+    return next(spec.shape[-1] for spec in runner.inputs if spec.name == name)
 
 
 class StreamingPipeline:
@@ -82,6 +91,8 @@ class StreamingPipeline:
         if config.action_stride < 1 or config.action_smoothing < 1:
             raise ValueError("action_stride and action_smoothing must be >= 1")
         self.size = (card.input_width, card.input_height)
+        self._feature_width = _width(pose_step, POSE_STEP_INPUTS[1])  # F, the ResNet's 512
+        self._token_width = _width(action, ACTION_INPUTS[0])  # D, the transformer's 512
         self.frame = card.decoding.frame
         rate = card.frame_rate_hz if config.rate_hz is None else config.rate_hz
         self._selector = FrameSelector(rate)
@@ -140,18 +151,18 @@ class StreamingPipeline:
 
     # -- P ---------------------------------------------------------------------------------
 
-    def _run(
-        self, image: np.ndarray, prev: np.ndarray, valid: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        return self.pose_step.run(
-            {"image": image, "prev_features": prev.astype(np.float32), "valid": valid}
-        )
+    def _run(self, image: np.ndarray, prev: np.ndarray, valid: np.ndarray) -> _StepOutputs:
+        """pose_step on one image and the window's other features: (feature (1, F), pose_raw
+        (t, J, 3), object_logits (t, O), tokens (t, D))."""
+        feeds = (image, prev.astype(np.float32), valid)
+        outputs = self.pose_step.run(dict(zip(POSE_STEP_INPUTS, feeds, strict=True)))
+        return tuple(outputs[name] for name in POSE_STEP_OUTPUTS)
 
     def _compute_feature(self, frame: _Frame) -> None:
-        prev = np.zeros((self.t - 1, 512), np.float32)
+        prev = np.zeros((self.t - 1, self._feature_width), np.float32)
         valid = np.zeros(self.t, bool)
         valid[-1] = True
-        frame.feature = self._run(frame.image, prev, valid)["feature"][0]
+        frame.feature = self._run(frame.image, prev, valid)[0][0]
 
     def _run_padded(self, frames: list[_Frame]) -> _Window:
         """P over a partial segment of ``frames`` (1 to t-1) laid out as the authors pad: real
@@ -160,14 +171,8 @@ class StreamingPipeline:
         k = len(frames)
         prev = np.stack([f.feature for f in frames] + [frames[-1].feature] * (self.t - 1 - k))
         valid = np.arange(self.t) < k
-        outputs = self._run(frames[-1].image, prev, valid)
-        return _Window(
-            frames,
-            list(range(k)),
-            outputs["pose_raw"],
-            outputs["object_logits"],
-            outputs["tokens"],
-        )
+        _, *heads = self._run(frames[-1].image, prev, valid)
+        return _Window(frames, list(range(k)), *heads)
 
     # -- segment mode ----------------------------------------------------------------------
 
@@ -177,20 +182,11 @@ class StreamingPipeline:
             self._frames.append(frame)
             return
         prev = np.stack([f.feature for f in self._frames])
-        outputs = self._run(frame.image, prev, np.ones(self.t, bool))
-        frame.feature = outputs["feature"][0]
+        feature, *heads = self._run(frame.image, prev, np.ones(self.t, bool))
+        frame.feature = feature[0]
         frames = [*self._frames, frame]
         self._frames.clear()
-        self._emit_window(
-            _Window(
-                frames,
-                list(range(self.t)),
-                outputs["pose_raw"],
-                outputs["object_logits"],
-                outputs["tokens"],
-            ),
-            out,
-        )
+        self._emit_window(_Window(frames, list(range(self.t)), *heads), out)
 
     def _emit_window(self, window: _Window, out: StepOutput) -> None:
         for p in range(len(window.frames)):
@@ -207,16 +203,10 @@ class StreamingPipeline:
             real = [frame.feature]
         prev = np.stack(real + [real[-1]] * (self.t - 1 - len(real)))
         valid = np.append(np.arange(self.t - 1) < len(used), True)
-        outputs = self._run(frame.image, prev, valid)
-        frame.feature = outputs["feature"][0]
+        feature, *heads = self._run(frame.image, prev, valid)
+        frame.feature = feature[0]
         self._frames.append(frame)
-        window = _Window(
-            [*used, frame],
-            [*range(len(used)), self.t - 1],
-            outputs["pose_raw"],
-            outputs["object_logits"],
-            outputs["tokens"],
-        )
+        window = _Window([*used, frame], [*range(len(used)), self.t - 1], *heads)
         self._last_window = window
         self._pending.append(frame)
         if len(self._pending) > self.config.lag:
@@ -248,10 +238,11 @@ class StreamingPipeline:
     def _run_action(self) -> ActionResult:
         self._tokens_since_action = 0
         n = len(self._tokens)
-        tokens = np.zeros((self.clip, 512), np.float32)
+        tokens = np.zeros((self.clip, self._token_width), np.float32)
         tokens[:n] = np.stack([token for _, token in self._tokens])
         valid = np.arange(self.clip) < n
-        probs = softmax(self.action.run({"tokens": tokens, "valid": valid})["action_logits"])
+        outputs = self.action.run(dict(zip(ACTION_INPUTS, (tokens, valid), strict=True)))
+        probs = softmax(outputs[ACTION_OUTPUTS[0]])
         self._recent_probs.append(probs)
         return ActionResult(
             newest=self._tokens[-1][0],

@@ -3,7 +3,7 @@
 "Device" memory is real host memory (ctypes buffers), so pointers are real addresses and copies
 are ``ctypes.memmove``. Work on a stream is *queued* and runs only at synchronize, as on a GPU:
 code that reads outputs before synchronising sees stale data. cudart calls return
-``(err, *results)`` tuples and never raise, as cuda-python does (tensorrt_facts.md, 3.1).
+``(err, *results)`` tuples and never raise, as cuda-python's ``cuda.bindings.runtime`` does.
 """
 
 from __future__ import annotations

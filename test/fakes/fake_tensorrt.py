@@ -1,4 +1,5 @@
-"""A fake ``tensorrt`` module, 10.x or 11.x flavoured, behaving as tensorrt_facts.md describes.
+"""A fake ``tensorrt`` module, 10.x or 11.x flavoured, behaving as TensorRT does where htt_ros
+relies on it.
 
 - 10.x has ``BuilderFlag.FP16`` and ``NetworkDefinitionCreationFlag.EXPLICIT_BATCH``; 11.x has
   neither (referencing them raises AttributeError) and every network is strongly typed.
