@@ -1,16 +1,18 @@
 """``htt_node``: camera in; hands, handled object and action out.
 
-Subscribes ``image`` (sensor_msgs/Image) or ``image/compressed`` (CompressedImage) and
-``camera_info``. Publishes ``hands`` (HandPoses), ``action`` (Action), ``labels`` (HandLabels,
-latched), ``markers`` (MarkerArray), ``annotated`` (Image) and ``/diagnostics``. The image
-callback only hands the newest frame to the inference thread (see frame_worker); every output
-carries the header of the image it describes. Parameters: htt_ros.ros.parameters and the README.
+Subscribes ``image`` (sensor_msgs/Image) or ``<resolved image topic>/compressed``
+(CompressedImage, as image_transport names it) and ``camera_info``. Publishes ``hands``
+(HandPoses), ``action`` (Action), ``labels`` (HandLabels, latched), ``markers`` (MarkerArray),
+``annotated`` (Image) and ``/diagnostics``. The image callback only hands the newest frame to
+the inference thread (see frame_worker); every output carries the header of the image it
+describes. Parameters: htt_ros.ros.parameters and the README.
 """
 
 import logging
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,7 @@ PIPELINE_PARAMETERS = (
     "action_smoothing",
     "model_rate_hz",
     "max_gap_s",
+    "image_fit",
 )
 THROTTLE_S = 5.0
 
@@ -88,7 +91,7 @@ class HttNode(Node):
         qos = input_qos(p("image_qos"), p("image_queue_depth"))
         self.image_sub = self.create_subscription(
             CompressedImage if compressed else Image,
-            "image/compressed" if compressed else "image",
+            f"{self.resolve_topic_name('image')}/compressed" if compressed else "image",
             self.image_callback,
             qos,
         )
@@ -146,6 +149,7 @@ class HttNode(Node):
             action_smoothing=p("action_smoothing"),
             rate_hz=p("model_rate_hz") or None,
             max_gap_s=p("max_gap_s"),
+            fit=p("image_fit"),
         )
         return StreamingPipeline(model.card, model.pose_step, model.action, config)
 
@@ -226,31 +230,39 @@ class HttNode(Node):
             time.monotonic(),
             self._p("default_hfov_deg"),
             self._p("camera_info_timeout_s"),
+            self._p("rectification"),
         )
         self.status.camera_problem = answer.problem
-        if answer.warning:
-            self._warn(answer.warning)
+        for text in answer.warnings:
+            self.get_logger().warning(text)
+        for text in answer.notes:
+            self.get_logger().info(text)
         if answer.k is None:
             return
         k = answer.k
+        header = self._output_header(msg.header)
+        fed = rgb if answer.undistort is None else answer.undistort.image(rgb)
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         annotated = self._p("publish_annotated")
         if annotated:
             self._recent_rgb[stamp_ns] = rgb
         with self._lock:
-            out = self.pipeline.push(rgb, stamp_ns, k, tag=msg.header)
+            out = self.pipeline.push(fed, stamp_ns, k, tag=header)
             window = self.pipeline.t + self.pipeline.config.lag + 1
         if out.reset_reason and out.reset_reason != "first frame":
             self.status.resets += 1
             self.status.last_reset = out.reset_reason
             self.get_logger().info(f"history reset: {out.reset_reason}")
-            self.markers_pub.publish(clear_markers(msg.header))
+            self.markers_pub.publish(clear_markers(header))
         card = self.model.card
         for action in out.actions:
             self.action_pub.publish(action_msg(action, card, self._p("action_top_k")))
             self.status.actions_published += 1
             self._last_action = action
         for pose in out.poses:
+            if answer.undistort is not None:
+                raw = answer.undistort.to_raw(pose.joints2d.reshape(-1, 2))
+                pose = replace(pose, joints2d=raw.reshape(pose.joints2d.shape).astype(np.float32))
             self.hands_pub.publish(hand_poses_msg(pose, card, (width, height)))
             self.status.poses_published += 1
             if self._p("publish_markers"):
@@ -263,6 +275,25 @@ class HttNode(Node):
             self.status.latencies_ms.append(1000 * (time.monotonic() - received))
         for old in sorted(self._recent_rgb)[:-window]:
             del self._recent_rgb[old]
+
+    def _output_header(self, header):
+        """The image's header, with the ``frame_id`` parameter's frame if set; warns once about
+        a frame id that is empty or does not look like an optical frame (REP 103)."""
+        override = self._p("frame_id")
+        frame_id = override or header.frame_id
+        if not frame_id or "optical" not in frame_id:
+            text = (
+                f"{self.image_sub.topic_name}: frame id {frame_id!r} is "
+                f"{'empty' if not frame_id else 'not an optical frame'}; the joints are in "
+                f"optical axes (x right, y down, z forward, REP 103): set the parameter "
+                f"frame_id to the camera's optical frame"
+            )
+            if text not in self._warned:
+                self._warned[text] = time.monotonic()
+                self.get_logger().warning(text)
+        if override:
+            header.frame_id = override
+        return header
 
     # -- diagnostics --------------------------------------------------------------------------
 

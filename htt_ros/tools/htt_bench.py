@@ -56,8 +56,9 @@ def camera_stream(card_joints: int, n: int, size: tuple[int, int]) -> tuple[list
 
 def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
     card, size = model.card, (model.card.input_width, model.card.input_height)
-    image = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
-    k_frame = scale_intrinsics(k, bgr.shape[1::-1], card.decoding.frame)
+    frame = card.decoding.frame
+    image, view = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame)
+    k_frame = view.intrinsics(k)
     step_feeds = {
         "image": image,
         "prev_features": np.zeros((card.window - 1, 512), np.float32),
@@ -70,13 +71,12 @@ def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int
     pose_raw = model.pose_step.run(step_feeds)["pose_raw"][-1]
     return {
         "conversion_resize_ms": median_ms(
-            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size), repeats
+            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame),
+            repeats,
         ),
         "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(step_feeds), repeats),
         "action_ms": median_ms(lambda: model.action.run(action_feeds), max(3, repeats // 2)),
-        "decoding_ms": median_ms(
-            lambda: decode_25d(pose_raw, k_frame, card.decoding.frame), repeats
-        ),
+        "decoding_ms": median_ms(lambda: decode_25d(pose_raw, k_frame, frame), repeats),
     }
 
 
@@ -100,8 +100,8 @@ def naive_ms_per_frame(naive: OnnxRuntimeRunner, model: LoadedModel, frames, k) 
     frame = card.decoding.frame
     start = time.perf_counter()
     for i, bgr in enumerate(frames):
-        image = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
-        k_frame = scale_intrinsics(k, bgr.shape[1::-1], frame)
+        image, view = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame)
+        k_frame = view.intrinsics(k)
         window.append(image[0])
         n = len(window)
         images = np.stack(list(window) + [window[-1]] * (card.window - n))
@@ -219,7 +219,9 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
     model = load_model(args.model_dir, threads=threads)
-    image = to_network_input(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size)
+    image, _ = to_network_input(
+        cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size, base.card.decoding.frame
+    )
     trunk_ms = median_ms(lambda: trunk.run({"image": image}), repeats=15)
     streaming_ms = pipeline_ms_per_frame(model, frames, k)
     naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)

@@ -11,6 +11,7 @@ from htt_ros.bags.replay import DEFAULTS, run_offline
 from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import BACKENDS, load_model
 from htt_ros.model_card import ModelCardError
+from htt_ros.ros.parameters import IMAGE_FITS, RECTIFICATIONS
 from htt_ros.streaming.pipeline import MODES, StreamingConfig
 
 
@@ -47,6 +48,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--lag", type=int, default=DEFAULTS["lag"], help="(default: %(default)s)")
     parser.add_argument(
+        "--image-fit",
+        choices=IMAGE_FITS,
+        default=DEFAULTS["image_fit"],
+        help="frames of another aspect ratio than the model's (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rectification",
+        choices=RECTIFICATIONS,
+        default=DEFAULTS["rectification"],
+        help="how camera_info's distortion is handled (default: %(default)s)",
+    )
+    parser.add_argument(
         "--action-stride",
         type=int,
         default=DEFAULTS["action_stride"],
@@ -81,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action_stride=args.action_stride,
         action_smoothing=args.action_smoothing,
         max_gap_s=DEFAULTS["max_gap_s"],
+        fit=args.image_fit,
     )
     try:
         info = bag_info(args.bag)
@@ -88,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_model(args.model, args.backend, threads=args.threads)
         check_labels(truth, model.card)
         if args.mode == "offline":
-            run = run_offline(model, args.bag, info, config)
+            run = run_offline(model, args.bag, info, config, args.rectification)
         else:
             from htt_ros.bags.live import run_live
 
@@ -99,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"lag:={config.lag}",
                 f"action_stride:={config.action_stride}",
                 f"action_smoothing:={config.action_smoothing}",
+                f"image_fit:={config.fit}",
+                f"rectification:={args.rectification}",
                 *args.node_param,
             ]
             run = run_live(args.model, args.bag, info, len(truth.action_names), args.rate, params)
