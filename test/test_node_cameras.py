@@ -151,3 +151,45 @@ def test_compressed_stream_follows_the_image_remap_and_frame_id_overrides(
         got3d, got2d = joints(poses[1, frame])
         assert np.abs(got3d - ref3d).max() * 1000 < 1.0
         assert np.abs(got2d - ref2d - [0, 45]).max() < 0.5
+
+
+def test_segment_bursts_draw_every_pose_and_shutdown_clears_them(model: Path) -> None:
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    params = [f"model:={model}", "image_qos:=reliable", "image_queue_depth:=5", "mode:=segment"]
+    node = subprocess.Popen(
+        [sys.executable, "-m", "htt_ros.ros.htt_node", "--ros-args"]
+        + [arg for param in params for arg in ("-p", param)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    arrays: list[MarkerArray] = []
+    try:
+        with rclpy.init():
+            recorder = Node("marker_recorder")
+            recorder.create_subscription(MarkerArray, "markers", arrays.append, 50)
+            executor = SingleThreadedExecutor()
+            executor.add_node(recorder)
+            spinner = threading.Thread(target=executor.spin, daemon=True)
+            spinner.start()
+            time.sleep(1.0)
+            camera = [sys.executable, str(FIXTURES / "camera_publisher.py"), "normal", "30", "75"]
+            subprocess.run(camera, capture_output=True, timeout=120)
+            output = interrupt(node, timeout=30)
+            deadline = time.monotonic() + 5
+            while not any(m.action == Marker.DELETEALL for a in arrays for m in a.markers):
+                assert time.monotonic() < deadline, ("no DELETEALL at shutdown", output)
+                time.sleep(0.1)
+            executor.shutdown()
+            spinner.join(5)
+    finally:
+        interrupt(node, timeout=30)
+    bursts = [a for a in arrays if a.markers[0].action == Marker.ADD]
+    assert bursts, output
+    for burst in bursts:  # 16 poses per segment, each its own joints, bones and caption
+        keys = {(m.ns, m.id) for m in burst.markers}
+        assert len(keys) == len(burst.markers) == 16 * 3
+        stamps = {(m.header.stamp.sec, m.header.stamp.nanosec) for m in burst.markers}
+        assert len(stamps) == 16
+    assert arrays[-1].markers[0].action == Marker.DELETEALL

@@ -22,6 +22,7 @@ from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
@@ -39,7 +40,7 @@ from htt_ros.ros.image_conversion import (
     image_msg_to_rgb,
 )
 from htt_ros.ros.image_messages import rgb_to_image_msg
-from htt_ros.ros.markers import clear_markers, hand_markers
+from htt_ros.ros.markers import burst_markers, clear_markers
 from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses_msg
 from htt_ros.ros.node_status import NodeStatus
 from htt_ros.ros.parameters import PARAMETERS, validate
@@ -78,6 +79,7 @@ class HttNode(Node):
         self._recent_rgb: dict[int, np.ndarray] = {}
         self._last_action = None
         self._warned: dict[str, float] = {}
+        self._marked_header = None  # header of the last markers drawn, to clear them at the end
 
         self.hands_pub = self.create_publisher(HandPoses, "hands", 10)
         self.action_pub = self.create_publisher(Action, "action", 10)
@@ -243,7 +245,9 @@ class HttNode(Node):
         header = self._output_header(msg.header)
         fed = rgb if answer.undistort is None else answer.undistort.image(rgb)
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        annotated = self._p("publish_annotated")
+        annotated = (
+            self._p("publish_annotated") and self.annotated_pub.get_subscription_count() > 0
+        )
         if annotated:
             self._recent_rgb[stamp_ns] = rgb
         with self._lock:
@@ -259,18 +263,22 @@ class HttNode(Node):
             self.action_pub.publish(action_msg(action, card, self._p("action_top_k")))
             self.status.actions_published += 1
             self._last_action = action
-        for pose in out.poses:
-            if answer.undistort is not None:
-                raw = answer.undistort.to_raw(pose.joints2d.reshape(-1, 2))
-                pose = replace(pose, joints2d=raw.reshape(pose.joints2d.shape).astype(np.float32))
+        poses = out.poses
+        if answer.undistort is not None:
+            poses = [
+                replace(pose, joints2d=answer.undistort.to_raw(pose.joints2d)) for pose in poses
+            ]
+        for pose in poses:
             self.hands_pub.publish(hand_poses_msg(pose, card, (width, height)))
             self.status.poses_published += 1
-            if self._p("publish_markers"):
-                self.markers_pub.publish(hand_markers(pose, card, self._last_action))
             source = self._recent_rgb.get(pose.frame.stamp_ns)
             if annotated and source is not None:
                 image = annotate(source, pose, card, self._last_action)
                 self.annotated_pub.publish(rgb_to_image_msg(image, pose.frame.tag))
+        if poses and self._p("publish_markers") and self.markers_pub.get_subscription_count():
+            period_s = 1.0 / (self._p("model_rate_hz") or card.frame_rate_hz)
+            self.markers_pub.publish(burst_markers(poses, card, self._last_action, period_s))
+            self._marked_header = header
         if out.poses:
             self.status.latencies_ms.append(1000 * (time.monotonic() - received))
         for old in sorted(self._recent_rgb)[:-window]:
@@ -305,6 +313,9 @@ class HttNode(Node):
 
     def destroy_node(self) -> None:
         self.worker.stop()
+        if self._marked_header is not None and self.context.ok():  # remove the hands from RViz
+            self.markers_pub.publish(clear_markers(self._marked_header))
+            self._marked_header = None
         super().destroy_node()
 
 
@@ -312,7 +323,9 @@ def main(args: list[str] | None = None) -> int:
     # Library modules (engine builds, model loading) log through Python's logging.
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     try:
-        with rclpy.init(args=args):
+        # SIGINT raises KeyboardInterrupt with the context still valid, so destroy_node can
+        # still publish (it clears the markers); rclpy shuts the context down on leaving.
+        with rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO):
             node = HttNode()
             try:
                 rclpy.spin(node)
