@@ -118,3 +118,17 @@ def test_undistortion_recovers_the_ideal_image_and_maps_joints_back(model: str) 
     np.testing.assert_allclose(
         got.undistort.to_raw(points), distort_points(points, lens.k, lens.d, model), atol=0.05
     )
+
+
+def test_undistortion_makes_a_frame_just_large_enough_for_the_decoding_frame() -> None:
+    k = [900.0, 0.0, 640.0, 0.0, 900.0, 360.0, 0.0, 0.0, 1.0]
+    msg = info(width=1280, height=720, k=k, distortion_model="plumb_bob", d=[-0.2, 0.05, 0, 0, 0])
+    msg.p = np.c_[np.reshape(k, (3, 3)), np.zeros(3)].ravel().tolist()
+    intrinsics = IntrinsicsSource("/cam/camera_info", "/cam/image_raw")
+    intrinsics.update(msg)
+    got = intrinsics.for_image(1280, 720, 0.0, 0.0, 2.0, "raw", working_size=(480, 270))
+    np.testing.assert_allclose(got.k, [[337.5, 0, 240], [0, 337.5, 135], [0, 0, 1]])
+    undistorted = got.undistort.image(np.zeros((720, 1280, 3), np.uint8))
+    assert undistorted.shape == (270, 480, 3)
+    # The principal point of the small frame maps back to the raw one.
+    np.testing.assert_allclose(got.undistort.to_raw(np.array([[240.0, 135.0]])), [[640, 360]])

@@ -46,6 +46,7 @@ from htt_ros.bags.bag_io import (
 from htt_ros.data import generate_sequence, load_fpha, load_h2o, synthetic_labels
 from htt_ros.labels import LabelSet
 from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
+from htt_ros.ros.hand_layout import in_view_fraction
 from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
 from htt_ros.skeleton import BONES, HAND_LEFT, JOINT_NAMES, hands_for_joint_count
 
@@ -164,6 +165,9 @@ def ground_truth_hands(
                 side=Hand.LEFT if side == HAND_LEFT else Hand.RIGHT,
                 joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
                 joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
+                in_view_fraction=in_view_fraction(
+                    seq.joints2d[index][span], seq.joints3d[index][span], size
+                ),
             )
             for h, side in enumerate(hands)
             if (span := slice(h * per_hand, (h + 1) * per_hand))

@@ -66,7 +66,9 @@ def run_offline(
             camera.update(msg)
             continue
         rgb = compressed_msg_to_rgb(msg) if info.compressed else image_msg_to_rgb(msg)
-        answer = camera.for_image(*rgb.shape[1::-1], 0.0, 0.0, 0.0, rectification)
+        answer = camera.for_image(
+            *rgb.shape[1::-1], 0.0, 0.0, 0.0, rectification, model.card.decoding.frame
+        )
         if answer.k is None:
             raise BagError(f"{bag}: an image comes before any valid {CAMERA_INFO_TOPIC} message")
         stamp = header_ns(msg)

@@ -9,7 +9,9 @@ image_geometry's conventions:
 - A CameraInfo for another image size is scaled to the image (and said so).
 - ``rectification`` (a node parameter, :data:`RECTIFICATIONS`): ``raw`` undistorts each frame
   (OpenCV maps computed once per CameraInfo, into the camera matrix of ``P``) and maps the
-  decoded 2D joints back to the raw image's pixels; ``rectified`` takes the images as already
+  decoded 2D joints back to the raw image's pixels (the undistorted frame is made only as large
+  as needed to cover ``working_size``, the model's decoding frame, which keeps it cheap);
+  ``rectified`` takes the images as already
   rectified and uses ``P``; ``none`` uses ``K`` and ignores the distortion; ``auto`` is ``none``
   for zero distortion, ``rectified`` for a topic whose name says ``rect``, else ``raw``.
 """
@@ -110,12 +112,14 @@ class IntrinsicsSource:
         default_hfov_deg: float,
         timeout_s: float,
         rectification: str = "auto",
+        working_size: tuple[int, int] | None = None,
     ) -> Intrinsics:
         info = self.info
         if info is not None and info.k[0] > 0:
-            key = (_info_key(info), width, height, rectification)
+            key = (_info_key(info), width, height, rectification, working_size)
             if self._cache is None or self._cache[0] != key:
-                self._cache = (key, self._decide(info, width, height, rectification))
+                decided = self._decide(info, width, height, rectification, working_size)
+                self._cache = (key, decided)
             decided = self._cache[1]
             return Intrinsics(
                 decided.k,
@@ -141,7 +145,14 @@ class IntrinsicsSource:
         self._said.update(new)
         return new
 
-    def _decide(self, info: CameraInfo, width: int, height: int, rectification: str):
+    def _decide(
+        self,
+        info: CameraInfo,
+        width: int,
+        height: int,
+        rectification: str,
+        working_size: tuple[int, int] | None,
+    ) -> Intrinsics:
         warnings: list[str] = []
         k, p = _matrix(info.k, 3, 3), _matrix(info.p, 3, 4)[:, :3]
         full = (info.width, info.height)
@@ -202,8 +213,12 @@ class IntrinsicsSource:
             return Intrinsics(k, problem, [*warnings, problem], notes)
         r = _matrix(info.r, 3, 3)
         r = r if np.any(r) else np.eye(3)
-        new_k = p if has_p else k
-        undistort = _undistortion(info.distortion_model, k, d, r, new_k, (width, height))
+        scale = 1.0
+        if working_size is not None:
+            scale = min(1.0, max(working_size[0] / width, working_size[1] / height))
+        size = (round(width * scale), round(height * scale))
+        new_k = scale_intrinsics(p if has_p else k, (width, height), size)
+        undistort = _undistortion(info.distortion_model, k, d, r, new_k, size)
         return Intrinsics(new_k, None, warnings, notes, undistort)
 
 

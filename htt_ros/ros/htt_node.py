@@ -233,6 +233,7 @@ class HttNode(Node):
             self._p("default_hfov_deg"),
             self._p("camera_info_timeout_s"),
             self._p("rectification"),
+            self.model.card.decoding.frame,
         )
         self.status.camera_problem = answer.problem
         for text in answer.warnings:

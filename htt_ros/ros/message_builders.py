@@ -11,7 +11,7 @@ from std_msgs.msg import Header
 
 from htt_ros.model_card import ModelCard
 from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
-from htt_ros.ros.hand_layout import hand_slices, per_hand_skeleton
+from htt_ros.ros.hand_layout import hand_slices, in_view_fraction, per_hand_skeleton
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult
 
 _SIDES = {"left": Hand.LEFT, "right": Hand.RIGHT}
@@ -63,6 +63,9 @@ def hand_poses_msg(result: PoseResult, card: ModelCard, image_size: tuple[int, i
             side=_SIDES[side],
             joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
             joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
+            in_view_fraction=in_view_fraction(
+                result.joints2d[span], result.joints3d[span], image_size
+            ),
         )
         for side, span in zip(card.hands, hand_slices(card), strict=True)
     ]

@@ -1,12 +1,14 @@
 """``htt-bench MODEL_DIR [--json PATH]``: what a frame costs, stage by stage and end to end.
 
 Prints a table and writes JSON: per-stage milliseconds (conversion and resize, the ResNet+P step,
-A, decoding), the sustained frames per second of the whole pipeline for each backend, precision
-and thread count available, and, measured side by side in the same run with ONNX Runtime fp32,
-two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk (``pipeline_over_trunk``)
-and a naive pipeline that re-runs the ResNet on the whole t-frame window every frame over the
-streaming one (``naive_over_streaming``), plus int8's speed-up where htt-quantize has run.
-The trunk and naive graphs are exported on the fly from ``network.pt`` (needs torch).
+A, decoding, and what undistorting a raw wide-angle frame adds: ``undistortion_ms`` per frame,
+``undistortion_maps_ms`` once per CameraInfo), the sustained frames per second of the whole
+pipeline for each backend, precision and thread count available, and, measured side by side
+in the same run with ONNX Runtime fp32, two ratios: the pipeline's per-frame cost over the bare
+ResNet-18 trunk (``pipeline_over_trunk``) and a naive pipeline that re-runs the ResNet on the
+whole t-frame window every frame over the streaming one (``naive_over_streaming``), plus int8's
+speed-up where htt-quantize has run. The trunk and naive graphs are exported on the fly from
+``network.pt`` (needs torch).
 """
 
 import argparse
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from std_msgs.msg import Header
 
 from htt_ros.data.synthetic import generate_sequence
 from htt_ros.engines.base import EngineError
@@ -30,6 +33,8 @@ from htt_ros.engines.loader import LoadedModel, load_model
 from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threads
 from htt_ros.geometry import decode_25d, scale_intrinsics
 from htt_ros.metrics import softmax
+from htt_ros.ros.camera_intrinsics import IntrinsicsSource
+from htt_ros.ros.image_messages import camera_info_msg
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
 
@@ -52,6 +57,29 @@ def camera_stream(card_joints: int, n: int, size: tuple[int, int]) -> tuple[list
     seq = generate_sequence("fpha" if card_joints == 21 else "h2o", 0, n, seed=0)
     frames = [cv2.cvtColor(cv2.resize(img, size), cv2.COLOR_RGB2BGR) for img in seq.images]
     return frames, scale_intrinsics(seq.intrinsics, (480, 270), size)
+
+
+WIDE_ANGLE_D = [-0.28, 0.09, 0.001, -0.001, -0.015]  # plumb_bob, a typical wide-angle lens
+
+
+def undistortion_times(
+    bgr: np.ndarray, k: np.ndarray, frame: tuple[int, int], repeats: int
+) -> dict:
+    """What a raw frame from a distorting lens adds, as the node does it (rectification raw,
+    undistorted to cover the decoding ``frame``): the maps, once per CameraInfo, and the
+    per-frame remap."""
+    height, width = bgr.shape[:2]
+    info = camera_info_msg(k, width, height, Header())
+    info.d = WIDE_ANGLE_D
+    source = IntrinsicsSource("camera_info", "image")
+    source.update(info)
+    start = time.perf_counter()
+    answer = source.for_image(width, height, 0.0, 0.0, 0.0, "raw", frame)
+    maps_ms = 1000 * (time.perf_counter() - start)
+    return {
+        "undistortion_maps_ms": maps_ms,
+        "undistortion_ms": median_ms(lambda: answer.undistort.image(bgr), repeats),
+    }
 
 
 def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
@@ -189,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             "precision": precision,
             "threads": n,
             **stage_times(model, frames[0], k, repeats=7),
+            **undistortion_times(frames[0], k, card.decoding.frame, repeats=7),
         }
         run["pipeline_ms_per_frame"] = pipeline_ms_per_frame(model, frames, k)
         run["fps"] = 1000 / run["pipeline_ms_per_frame"]
@@ -248,7 +277,7 @@ def print_run(run: dict) -> None:
         f"{run['backend']:>11} {run['precision']:>4} x{run['threads']}: "
         f"convert+resize {run['conversion_resize_ms']:6.2f} ms | "
         f"ResNet+P {run['resnet_p_step_ms']:7.2f} ms | A {run['action_ms']:6.2f} ms | "
-        f"decode {run['decoding_ms']:5.3f} ms | "
+        f"decode {run['decoding_ms']:5.3f} ms | undistort {run['undistortion_ms']:5.2f} ms | "
         f"pipeline {run['pipeline_ms_per_frame']:7.2f} ms/frame = {run['fps']:5.1f} fps",
         flush=True,
     )
