@@ -24,6 +24,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from htt_ros.demo_model import default_model_dir
@@ -285,7 +286,7 @@ class HttNode(Node):
         for old in sorted(self._recent_rgb)[:-window]:
             del self._recent_rgb[old]
 
-    def _output_header(self, header):
+    def _output_header(self, header: Header) -> Header:
         """The image's header, with the ``frame_id`` parameter's frame if set; warns once about
         a frame id that is empty or does not look like an optical frame (REP 103)."""
         override = self._p("frame_id")
