@@ -20,7 +20,7 @@ def test_camera_info_of_the_image_size_is_used_as_is() -> None:
     intrinsics.update(CameraInfo(width=640, height=480, k=K))
     answer = intrinsics.for_image(640, 480, now=0.0, default_hfov_deg=0.0, timeout_s=2.0)
     np.testing.assert_array_equal(answer.k, np.reshape(K, (3, 3)))
-    assert answer.problem is None and answer.warning is None
+    assert answer.problem is None and not answer.warnings
 
 
 def test_camera_info_for_another_resolution_is_scaled_and_said() -> None:
@@ -28,7 +28,10 @@ def test_camera_info_for_another_resolution_is_scaled_and_said() -> None:
     intrinsics.update(CameraInfo(width=640, height=480, k=K))
     answer = intrinsics.for_image(320, 240, now=0.0, default_hfov_deg=0.0, timeout_s=2.0)
     np.testing.assert_allclose(answer.k, [[250, 0, 160], [0, 250, 120], [0, 0, 1]])
-    assert "640x480" in answer.warning and "320x240" in answer.warning
+    (warning,) = answer.warnings
+    assert "640x480" in warning and "320x240" in warning and "/cam/camera_info" in warning
+    again = intrinsics.for_image(320, 240, now=1.0, default_hfov_deg=0.0, timeout_s=2.0)
+    assert again.warnings == [] and again.k is not None  # said once, still served
 
 
 def test_without_camera_info_frames_wait_then_use_the_default_field_of_view() -> None:
@@ -36,7 +39,7 @@ def test_without_camera_info_frames_wait_then_use_the_default_field_of_view() ->
     intrinsics.update(CameraInfo(width=640, height=480))  # all-zero K: not calibrated
     first = intrinsics.for_image(640, 480, now=10.0, default_hfov_deg=90.0, timeout_s=2.0)
     assert first.k is None and "/cam/camera_info" in first.problem
-    assert "default_hfov_deg" in first.warning
+    assert "default_hfov_deg" in first.warnings[0]
     later = intrinsics.for_image(640, 480, now=12.5, default_hfov_deg=90.0, timeout_s=2.0)
     np.testing.assert_allclose(later.k, [[320, 0, 320], [0, 320, 240], [0, 0, 1]])
     assert "90.0 degree" in later.problem
@@ -77,7 +80,7 @@ def test_region_of_interest_outside_the_image_is_reported_once_and_ignored() -> 
     intrinsics.update(msg)
     first = intrinsics.for_image(640, 480, 0.0, 0.0, 2.0)
     np.testing.assert_array_equal(first.k, np.reshape(K, (3, 3)))
-    assert "/cam/camera_info" in first.warning and "outside" in first.warning
+    assert "/cam/camera_info" in first.warnings[0] and "outside" in first.warnings[0]
     assert intrinsics.for_image(640, 480, 1.0, 0.0, 2.0).warnings == []
 
 

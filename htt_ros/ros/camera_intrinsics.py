@@ -53,10 +53,6 @@ class Intrinsics:
     notes: list[str] = field(default_factory=list)
     undistort: Undistortion | None = None
 
-    @property
-    def warning(self) -> str | None:
-        return "; ".join(self.warnings) or None
-
 
 def _matrix(values, rows: int, cols: int) -> np.ndarray:
     return np.array(values, dtype=np.float64).reshape(rows, cols)
