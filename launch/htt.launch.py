@@ -20,6 +20,10 @@ ARGUMENTS = {
         "/camera/image_raw",
         "input image topic (raw; <topic>/compressed if image_transport is compressed)",
     ),
+    "image_transport": (
+        "",
+        "raw or compressed (<image_topic>/compressed); empty = the parameters file's value",
+    ),
     "camera_info_topic": ("/camera/camera_info", "input CameraInfo topic"),
     "model": ("", "model folder; empty = the parameters file's value"),
     "backend": ("", "onnxruntime, tensorrt or torch; empty = the parameters file's value"),
@@ -32,6 +36,10 @@ ARGUMENTS = {
     "rviz": ("false", "also start RViz with config/htt.rviz"),
     "log_level": ("info", "node log level: debug, info, warn, error, fatal"),
     "respawn": ("false", "start the node again if it exits"),
+    "rviz_fixed_frame": (
+        "camera_optical_frame",
+        "RViz fixed frame: the camera's optical frame, the frame id the outputs carry",
+    ),
 }
 
 
@@ -50,7 +58,11 @@ def _launch_setup(context, *args, **kwargs):
             parameters=[
                 str(launch_support.resolve_params_file(arg("params_file"), share)),
                 launch_support.node_parameter_overrides(
-                    arg("model"), arg("backend"), use_sim_time, arg("autostart")
+                    arg("model"),
+                    arg("backend"),
+                    use_sim_time,
+                    arg("autostart"),
+                    arg("image_transport"),
                 ),
             ],
             remappings=launch_support.camera_remappings(
@@ -69,7 +81,9 @@ def _launch_setup(context, *args, **kwargs):
                 package="rviz2",
                 executable="rviz2",
                 namespace=arg("namespace"),
-                arguments=["-d", str(share / "config" / launch_support.RVIZ_CONFIG)],
+                arguments=launch_support.rviz_arguments(
+                    share / "config" / launch_support.RVIZ_CONFIG, arg("rviz_fixed_frame")
+                ),
                 parameters=[{"use_sim_time": use_sim_time}],
             )
         )

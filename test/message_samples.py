@@ -17,6 +17,7 @@ def _hand(side: int, offset: float) -> Hand:
         side=side,
         joints_3d=[Point(x=offset + 0.01 * j, y=-0.02 * j, z=0.4 + 0.003 * j) for j in range(21)],
         joints_2d=[Pixel(x=100.5 + 3.25 * j + offset, y=200.25 - 1.5 * j) for j in range(21)],
+        in_view_fraction=0.75,
     )
 
 

@@ -44,6 +44,8 @@ def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
             "resnet_p_step_ms",
             "action_ms",
             "decoding_ms",
+            "undistortion_ms",
+            "undistortion_maps_ms",
             "pipeline_ms_per_frame",
             "fps",
         ):

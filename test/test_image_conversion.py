@@ -169,11 +169,11 @@ def test_yuv422(encoding: str, row: bytes, pad: int) -> None:
 
 def test_every_supported_encoding_converts() -> None:
     for encoding in SUPPORTED_ENCODINGS:
-        msg = Image(height=2, width=4, encoding=encoding, step=64, data=bytes(128))
+        msg = Image(height=2, width=4, encoding=encoding, step=64, data=bytes(64 * 2 * 3))
         assert image_msg_to_rgb(msg).shape == (2, 4, 3), encoding
 
 
-@pytest.mark.parametrize("encoding", ["bayer_rggb8", "", "RGB8", "nv21"])
+@pytest.mark.parametrize("encoding", ["64FC1", "", "RGB8", "8SC3", "32SC1"])
 def test_unsupported_encoding_lists_the_supported_ones(encoding: str) -> None:
     with pytest.raises(ImageConversionError, match="unsupported encoding") as err:
         image_msg_to_rgb(Image(height=2, width=2, encoding=encoding, step=6, data=bytes(12)))
@@ -261,3 +261,94 @@ def test_empty_compressed_image() -> None:
 def test_undecodable_compressed_data(data: bytes) -> None:
     with pytest.raises(ImageConversionError, match=r"cannot decode the (JPEG|PNG) data"):
         compressed_msg_to_rgb(compressed(data))
+
+
+# A 6 x 4 scene seen by a Bayer sensor: each site keeps one channel of it.
+SCENE = np.random.default_rng(7).integers(0, 256, (4, 6, 3)).astype(np.uint8)
+BAYER = {  # pattern -> channel at (row % 2, col % 2)
+    "rggb": ((0, 1), (1, 2)),
+    "bggr": ((2, 1), (1, 0)),
+    "gbrg": ((1, 2), (0, 1)),
+    "grbg": ((1, 0), (2, 1)),
+}
+OPENCV_BAYER = {
+    "rggb": cv2.COLOR_BayerRGGB2RGB,
+    "bggr": cv2.COLOR_BayerBGGR2RGB,
+    "gbrg": cv2.COLOR_BayerGBRG2RGB,
+    "grbg": cv2.COLOR_BayerGRBG2RGB,
+}
+
+
+def mosaic(scene: np.ndarray, pattern: str) -> np.ndarray:
+    height, width = scene.shape[:2]
+    channel = np.array(BAYER[pattern])[np.arange(height)[:, None] % 2, np.arange(width) % 2]
+    return np.take_along_axis(scene, channel[..., None], axis=2)[..., 0]
+
+
+@pytest.mark.parametrize("pattern", BAYER)
+@pytest.mark.parametrize(("bits", "order"), [(8, "little"), (16, "little"), (16, "big")])
+def test_bayer_matches_opencv_demosaicing(pattern: str, bits: int, order: str) -> None:
+    raw = mosaic(SCENE, pattern)
+    if bits == 16:
+        raw16 = raw.astype(np.uint16) * 257 + 3
+        rows = [u16(row.tolist(), order) for row in raw16]
+        expected = cv2.convertScaleAbs(
+            cv2.cvtColor(raw16, OPENCV_BAYER[pattern]), alpha=255.0 / 65535.0
+        )
+    else:
+        rows = [row.tobytes() for row in raw]
+        expected = cv2.cvtColor(raw, OPENCV_BAYER[pattern])
+    msg = image(f"bayer_{pattern}{bits}", 6, rows, pad=2, bigendian=order == "big")
+    np.testing.assert_array_equal(image_msg_to_rgb(msg), expected)
+
+
+@pytest.mark.parametrize("pattern", BAYER)
+def test_bayer_pattern_names_put_the_colours_where_they_are(pattern: str) -> None:
+    """A flat orange scene comes out orange: the pattern's name is read the ROS way."""
+    scene = np.broadcast_to(np.array([200, 120, 40], np.uint8), (8, 8, 3))
+    rows = [row.tobytes() for row in mosaic(scene, pattern)]
+    rgb = image_msg_to_rgb(image(f"bayer_{pattern}8", 8, rows))
+    np.testing.assert_allclose(rgb[2:6, 2:6], scene[2:6, 2:6], atol=2)
+
+
+def yuv_planes(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    y = rng.integers(16, 236, (height, width)).astype(np.uint8)
+    u, v = rng.integers(16, 241, (2, height // 2, width // 2)).astype(np.uint8)
+    return y, u, v
+
+
+@pytest.mark.parametrize("pad", [0, 4])
+def test_nv21_matches_opencv(pad: int) -> None:
+    y, u, v = yuv_planes(6, 4)
+    vu = np.dstack([v, u]).reshape(2, 6)
+    planes = np.vstack([y, vu])
+    rows = [row.tobytes() for row in planes]
+    msg = image("nv21", 6, rows, pad=pad)
+    msg.height = 4
+    expected = cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_NV21)
+    np.testing.assert_array_equal(image_msg_to_rgb(msg), expected)
+
+
+def test_nv24_converts_as_nv21_where_chroma_is_the_same() -> None:
+    """nv24 of chroma repeated over 2x2 cells gives what OpenCV's nv21 gives for it."""
+    y, u, v = yuv_planes(6, 4)
+    full_u, full_v = (np.kron(c, np.ones((2, 2), np.uint8)) for c in (u, v))
+    uv = np.dstack([full_u, full_v]).reshape(4, 12)
+    msg = Image(height=4, width=6, encoding="nv24", step=8)
+    msg.data = b"".join(np.pad(r, (0, 2)).tobytes() for r in y) + b"".join(
+        np.pad(r, (0, 4)).tobytes() for r in uv
+    )
+    expected = cv2.cvtColor(
+        np.vstack([y, np.dstack([v, u]).reshape(2, 6)]), cv2.COLOR_YUV2RGB_NV21
+    )
+    np.testing.assert_array_equal(image_msg_to_rgb(msg), expected)
+
+
+def test_nv21_needs_its_chroma_rows_and_an_even_size() -> None:
+    short = Image(height=4, width=6, encoding="nv21", step=6, data=bytes(24))
+    with pytest.raises(ImageConversionError, match=r"fewer than step x rows = 6 x 6 = 36"):
+        image_msg_to_rgb(short)
+    odd = Image(height=3, width=6, encoding="nv21", step=6, data=bytes(36))
+    with pytest.raises(ImageConversionError, match="must be even, got 6x3"):
+        image_msg_to_rgb(odd)

@@ -88,6 +88,8 @@ def test_launch_file_declares_its_arguments(monkeypatch: pytest.MonkeyPatch) -> 
         "log_level",
         "respawn",
         "autostart",
+        "image_transport",
+        "rviz_fixed_frame",
     } <= names
     assert all(d.kwargs["description"] for d in declared)
 
@@ -119,21 +121,30 @@ def test_launch_arguments_reach_the_node_and_rviz(monkeypatch, tmp_path: Path) -
         log_level="DEBUG",
         respawn="true",
         autostart="false",
+        image_transport="compressed",
+        rviz_fixed_frame="left_cam_optical_frame",
     )
     assert node.kwargs["namespace"] == "left_cam"
     assert node.kwargs["ros_arguments"] == ["--log-level", "debug"]
     assert node.kwargs["respawn"] is True
     assert node.kwargs["parameters"] == [
         str(params),
-        {"use_sim_time": True, "autostart": False, "model": str(tmp_path), "backend": "torch"},
+        {
+            "use_sim_time": True,
+            "autostart": False,
+            "model": str(tmp_path),
+            "backend": "torch",
+            "image_transport": "compressed",
+        },
     ]
-    assert node.kwargs["remappings"] == [
-        ("image", "/cam/left"),
-        ("image/compressed", "/cam/left/compressed"),
-        ("camera_info", "/cam/left/info"),
-    ]
+    assert node.kwargs["remappings"] == [("image", "/cam/left"), ("camera_info", "/cam/left/info")]
     assert rviz.kwargs["executable"] == "rviz2"
-    assert rviz.kwargs["arguments"] == ["-d", str(REPO / "config" / "htt.rviz")]
+    assert rviz.kwargs["arguments"] == [
+        "-d",
+        str(REPO / "config" / "htt.rviz"),
+        "-f",
+        "left_cam_optical_frame",
+    ]
 
 
 def test_params_file_resolution(tmp_path: Path) -> None:

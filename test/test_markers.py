@@ -6,7 +6,7 @@ from builtin_interfaces.msg import Duration
 from result_samples import action_result, header, make_card, pose_result
 from visualization_msgs.msg import Marker
 
-from htt_ros.ros.markers import clear_markers, hand_markers
+from htt_ros.ros.markers import burst_markers, clear_markers, hand_markers
 from htt_ros.skeleton import BONES
 
 
@@ -78,3 +78,18 @@ def test_clear_markers_is_one_deleteall_in_the_given_header() -> None:
     (marker,) = clear_markers(header()).markers
     assert marker.action == Marker.DELETEALL
     assert marker.header == header()
+
+
+def test_a_burst_keeps_every_pose_drawn_until_the_next() -> None:
+    card = make_card(("left", "right"))
+    poses = [pose_result(card) for _ in range(4)]
+    markers = burst_markers(poses, card, None, period_s=1 / 15).markers
+    keys = {(m.ns, m.id) for m in markers}
+    assert len(keys) == len(markers) == 4 * 5  # nothing in the burst overwrites another pose
+    assert {m.id for m in markers if m.ns == "htt/left"} == set(range(8))
+    lifetime = markers[0].lifetime.sec + markers[0].lifetime.nanosec / 1e9
+    assert abs(lifetime - 4.5 / 15) < 1e-6  # until the next burst, t periods later
+    (single,) = [burst_markers(poses[:1], card, None, 1 / 15)]
+    assert {(m.ns, m.id) for m in single.markers} == {
+        (m.ns, m.id) for m in hand_markers(poses[0], card).markers
+    }

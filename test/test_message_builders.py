@@ -111,3 +111,15 @@ def test_hand_labels_reject_bones_that_differ_between_hands() -> None:
     card = dataclasses.replace(card, bones=card.bones[:-1])
     with pytest.raises(ValueError, match="not one skeleton"):
         hand_labels_msg(card, "bad", Time())
+
+
+def test_in_view_fraction_counts_joints_inside_the_image_at_a_reachable_depth() -> None:
+    card = make_card(("right",))
+    pose = pose_result(card)
+    joints2d = np.tile([[320.0, 180.0]], (21, 1)).astype(np.float32)
+    joints3d = np.tile([[0.0, 0.0, 0.5]], (21, 1)).astype(np.float32)
+    joints2d[:3] = [[-1.0, 10.0], [640.0, 10.0], [10.0, 360.5]]  # outside the 640x360 image
+    joints3d[3:5, 2] = [0.05, 2.0]  # too near, too far
+    pose = dataclasses.replace(pose, joints2d=joints2d, joints3d=joints3d)
+    (hand,) = hand_poses_msg(pose, card, (640, 360)).hands
+    assert hand.in_view_fraction == pytest.approx(16 / 21)

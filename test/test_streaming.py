@@ -12,7 +12,7 @@ from htt_ros.streaming.frame_selection import NS_PER_S
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
 
-CAMERA_SIZE = (224, 128)  # twice the network size: results must come back in camera pixels
+CAMERA_SIZE = (224, 126)  # 16:9, not the network size: results must come in camera pixels
 K = np.array([[160.0, 0.0, 115.0], [0.0, 158.0, 62.0], [0.0, 0.0, 1.0]])
 TOL = 1e-4
 
@@ -44,7 +44,7 @@ def run(pipeline: StreamingPipeline, frames, stamps):
 def network_inputs(frames):
     """What the pipeline feeds the network (resized frames as float tensors) and decodes with
     (K scaled to the 480x270 decoding frame)."""
-    images = np.concatenate([to_network_input(f, SIZE) for f in frames])
+    images = np.concatenate([to_network_input(f, SIZE, POSE_FRAME)[0] for f in frames])
     tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0 - 0.5
     return tensor, scale_intrinsics(K, CAMERA_SIZE, POSE_FRAME)
 

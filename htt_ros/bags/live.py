@@ -105,11 +105,8 @@ class BagPlayer(Node):
 
 def node_command(model: Path, info: BagInfo, params: Sequence[str]) -> list[str]:
     """The node's command line: sim time, the bag's topics, ``params`` (``name:=value``)."""
-    image_remap = (
-        f"image/compressed:={info.image_topic}"
-        if info.compressed
-        else f"image:={info.image_topic}"
-    )
+    # The node subscribes <image>/compressed for the compressed stream, as image_transport does.
+    image_remap = f"image:={info.image_topic.removesuffix('/compressed')}"
     transport = "compressed" if info.compressed else "raw"
     args = [
         "-r", f"__ns:={NAMESPACE}",

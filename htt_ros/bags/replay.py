@@ -22,6 +22,7 @@ from htt_ros.bags.evaluation import (
     ReplayRun,
 )
 from htt_ros.engines.loader import LoadedModel
+from htt_ros.ros.camera_intrinsics import IntrinsicsSource, Undistortion
 from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 from htt_ros.ros.parameters import PARAMETERS
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
@@ -31,20 +32,30 @@ DEFAULTS = {p.name: p.default for p in PARAMETERS}  # the node's defaults, share
 
 
 def run_offline(
-    model: LoadedModel, bag: Path, info: BagInfo, config: StreamingConfig
+    model: LoadedModel,
+    bag: Path,
+    info: BagInfo,
+    config: StreamingConfig,
+    rectification: str = DEFAULTS["rectification"],
 ) -> ReplayRun:
-    """Every image of ``bag`` through a fresh pipeline, in order, with the latest CameraInfo."""
+    """Every image of ``bag`` through a fresh pipeline, in order, with the latest CameraInfo
+    read as the node reads it (ROI, binning, undistortion: :mod:`~htt_ros.ros.camera_intrinsics`).
+    """
     pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
     run = ReplayRun("offline")
     pushed_at: dict[int, float] = {}
-    intrinsics = None
+    camera = IntrinsicsSource(CAMERA_INFO_TOPIC, info.image_topic)
+    undistorted: dict[int, Undistortion] = {}  # stamp -> how its frame was undistorted
 
     def collect(out: StepOutput) -> None:
         now = time.perf_counter()
         for pose in out.poses:
             stamp = pose.frame.stamp_ns
+            joints2d = pose.joints2d
+            if stamp in undistorted:
+                joints2d = undistorted.pop(stamp).to_raw(joints2d)
             run.poses[stamp] = PosePrediction(
-                pose.joints3d, pose.joints2d, int(pose.object_probs.argmax())
+                pose.joints3d, joints2d.astype(np.float32), int(pose.object_probs.argmax())
             )
             run.latencies_ms.append(1000 * (now - pushed_at.pop(stamp)))
         run.action_scores += [(a.newest.stamp_ns, a.smoothed) for a in out.actions]
@@ -52,14 +63,20 @@ def run_offline(
     start = time.perf_counter()
     for topic, _, msg in read_messages(bag, [info.image_topic, CAMERA_INFO_TOPIC]):
         if topic == CAMERA_INFO_TOPIC:
-            intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
+            camera.update(msg)
             continue
-        if intrinsics is None:
-            raise BagError(f"{bag}: an image comes before any {CAMERA_INFO_TOPIC} message")
         rgb = compressed_msg_to_rgb(msg) if info.compressed else image_msg_to_rgb(msg)
+        answer = camera.for_image(
+            *rgb.shape[1::-1], 0.0, 0.0, 0.0, rectification, model.card.decoding.frame
+        )
+        if answer.k is None:
+            raise BagError(f"{bag}: an image comes before any valid {CAMERA_INFO_TOPIC} message")
         stamp = header_ns(msg)
         pushed_at[stamp] = time.perf_counter()
-        collect(pipeline.push(rgb, stamp, intrinsics))
+        if answer.undistort is not None:
+            undistorted[stamp] = answer.undistort
+            rgb = answer.undistort.image(rgb)
+        collect(pipeline.push(rgb, stamp, answer.k))
         run.frames_sent += 1
     collect(pipeline.flush())
     run.wall_s = time.perf_counter() - start

@@ -1,51 +1,128 @@
-"""The intrinsics to use for each frame: the latest camera_info, or a documented default."""
+"""What a CameraInfo means for the frames the network sees: intrinsics, undistortion, ROI.
 
-from dataclasses import dataclass
+For each CameraInfo (and image size) :class:`IntrinsicsSource` decides once, following
+image_geometry's conventions:
 
+- ROI and binning: the calibration is for the full sensor; an image of a region of interest,
+  binned by ``binning_x`` x ``binning_y``, has its principal point moved by the ROI offset and
+  its focal lengths and principal point divided by the binning (0 means 1).
+- A CameraInfo for another image size is scaled to the image (and said so).
+- ``rectification`` (a node parameter, :data:`RECTIFICATIONS`): ``raw`` undistorts each frame
+  (OpenCV maps computed once per CameraInfo, into the camera matrix of ``P``) and maps the
+  decoded 2D joints back to the raw image's pixels (the undistorted frame is made only as large
+  as needed to cover ``working_size``, the model's decoding frame, which keeps it cheap);
+  ``rectified`` takes the images as already
+  rectified and uses ``P``; ``none`` uses ``K`` and ignores the distortion; ``auto`` is ``none``
+  for zero distortion, ``rectified`` for a topic whose name says ``rect``, else ``raw``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo
 
 from htt_ros.geometry import pinhole_intrinsics, scale_intrinsics
 
+RECTIFICATIONS = ("auto", "raw", "rectified", "none")
+UNDISTORTABLE = ("plumb_bob", "rational_polynomial", "equidistant")
+
+
+@dataclass(frozen=True)
+class Undistortion:
+    """Undistorts frames of one camera and maps points of the result back to raw pixels."""
+
+    maps: tuple[np.ndarray, np.ndarray]
+    to_raw: Callable[[np.ndarray], np.ndarray]  # [N, 2] undistorted -> raw pixels
+
+    def image(self, rgb: np.ndarray) -> np.ndarray:
+        return cv2.remap(rgb, *self.maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
 
 @dataclass
 class Intrinsics:
-    """The answer for one frame: ``k`` (3, 3) or None to skip the frame; ``problem`` is what
-    diagnostics should report (None when all is well), ``warning`` what to log."""
+    """The answer for one frame: ``k`` (3, 3) of the frame to feed, or None to skip the frame;
+    ``undistort`` to apply to it first (None: feed it as it is); ``problem`` is what
+    diagnostics should report (None when all is well); ``warnings`` and ``notes`` are what to
+    log (each said once per CameraInfo) as warnings and as information."""
 
     k: np.ndarray | None
     problem: str | None = None
-    warning: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    undistort: Undistortion | None = None
+
+
+def _matrix(values, rows: int, cols: int) -> np.ndarray:
+    return np.array(values, dtype=np.float64).reshape(rows, cols)
+
+
+def _undistortion(
+    model: str, k: np.ndarray, d: np.ndarray, r: np.ndarray, new_k: np.ndarray, size
+) -> Undistortion:
+    if model == "equidistant":
+        d4 = np.zeros(4)
+        d4[: min(4, d.size)] = d[:4]
+        maps = cv2.fisheye.initUndistortRectifyMap(k, d4, r, new_k, size, cv2.CV_16SC2)
+
+        def project(rays: np.ndarray) -> np.ndarray:
+            return cv2.fisheye.projectPoints(rays[:, None], np.zeros(3), np.zeros(3), k, d4)[0]
+    else:
+        maps = cv2.initUndistortRectifyMap(k, d, r, new_k, size, cv2.CV_16SC2)
+
+        def project(rays: np.ndarray) -> np.ndarray:
+            return cv2.projectPoints(rays, np.zeros(3), np.zeros(3), k, d)[0]
+
+    def to_raw(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64)
+        rays = np.c_[points, np.ones(len(points))] @ np.linalg.inv(new_k).T @ r  # R^T per row
+        return project(np.ascontiguousarray(rays)).reshape(-1, 2)
+
+    return Undistortion(maps, to_raw)
 
 
 class IntrinsicsSource:
     """Keeps the latest CameraInfo and answers for frames of a given size.
 
-    A camera_info for another resolution is scaled to the image (and said so). Without a valid
-    camera_info the frame waits, unless ``default_hfov_deg`` > 0 and ``timeout_s`` has passed
-    since the first such frame: then an ideal camera of that field of view is assumed.
+    Without a valid camera_info the frame waits, unless ``default_hfov_deg`` > 0 and
+    ``timeout_s`` has passed since the first such frame: then an ideal camera of that field of
+    view is assumed.
     """
 
     def __init__(self, info_topic: str, image_topic: str) -> None:
         self.info_topic, self.image_topic = info_topic, image_topic
         self.info: CameraInfo | None = None
         self._waiting_since: float | None = None
+        self._cache: tuple[tuple, Intrinsics] | None = None
+        self._said: set[str] = set()
 
     def update(self, info: CameraInfo) -> None:
         self.info = info
 
     def for_image(
-        self, width: int, height: int, now: float, default_hfov_deg: float, timeout_s: float
+        self,
+        width: int,
+        height: int,
+        now: float,
+        default_hfov_deg: float,
+        timeout_s: float,
+        rectification: str = "auto",
+        working_size: tuple[int, int] | None = None,
     ) -> Intrinsics:
         info = self.info
         if info is not None and info.k[0] > 0:
-            k = np.array(info.k, dtype=float).reshape(3, 3)
-            if (info.width, info.height) in ((width, height), (0, 0)):
-                return Intrinsics(k)
+            key = (_info_key(info), width, height, rectification, working_size)
+            if self._cache is None or self._cache[0] != key:
+                decided = self._decide(info, width, height, rectification, working_size)
+                self._cache = (key, decided)
+            decided = self._cache[1]
             return Intrinsics(
-                scale_intrinsics(k, (info.width, info.height), (width, height)),
-                warning=f"{self.info_topic} is for {info.width}x{info.height} images but "
-                f"{self.image_topic} has {width}x{height}; scaling the intrinsics",
+                decided.k,
+                decided.problem,
+                self._once(decided.warnings),
+                self._once(decided.notes),
+                decided.undistort,
             )
         self._waiting_since = self._waiting_since if self._waiting_since is not None else now
         if default_hfov_deg > 0 and now - self._waiting_since >= timeout_s:
@@ -57,4 +134,101 @@ class IntrinsicsSource:
             f"no valid camera_info on {self.info_topic}: waiting (publish it, remap camera_info, "
             f"or set default_hfov_deg to run without)"
         )
-        return Intrinsics(None, problem=problem, warning=problem)
+        return Intrinsics(None, problem=problem, warnings=self._once([problem]))
+
+    def _once(self, texts: list[str]) -> list[str]:
+        new = [text for text in texts if text not in self._said]
+        self._said.update(new)
+        return new
+
+    def _decide(
+        self,
+        info: CameraInfo,
+        width: int,
+        height: int,
+        rectification: str,
+        working_size: tuple[int, int] | None,
+    ) -> Intrinsics:
+        warnings: list[str] = []
+        k, p = _matrix(info.k, 3, 3), _matrix(info.p, 3, 4)[:, :3]
+        full = (info.width, info.height)
+        roi = info.roi
+        x, y, roi_w, roi_h = roi.x_offset, roi.y_offset, roi.width, roi.height
+        if roi_w and roi_h and full != (0, 0) and (x + roi_w > full[0] or y + roi_h > full[1]):
+            warnings.append(
+                f"{self.info_topic}: region of interest {roi_w}x{roi_h} at ({x}, {y}) lies "
+                f"outside the {full[0]}x{full[1]} calibrated image; ignoring it (fix the ROI the "
+                f"camera driver publishes)"
+            )
+            x = y = roi_w = roi_h = 0
+        region = (roi_w, roi_h) if roi_w and roi_h else full
+        bins = (max(info.binning_x, 1), max(info.binning_y, 1))
+        expected = (region[0] // bins[0], region[1] // bins[1])
+        for m in (k, p):
+            m[0, 2] -= x
+            m[1, 2] -= y
+            m[0] /= bins[0]
+            m[1] /= bins[1]
+        if expected not in ((width, height), (0, 0)):
+            k, p = (scale_intrinsics(m, expected, (width, height)) for m in (k, p))
+            warnings.append(
+                f"{self.info_topic} is for {info.width}x{info.height} images (binning "
+                f"{bins[0]}x{bins[1]}, region of interest {region[0]}x{region[1]}) but "
+                f"{self.image_topic} has {width}x{height}; scaling the intrinsics (publish the "
+                f"camera_info of this resolution, or set binning and roi to match)"
+            )
+        d = np.array(info.d, dtype=np.float64)
+        distorted = bool(info.distortion_model) and bool(np.any(d != 0))
+        has_p = bool(p[0, 0] > 0)
+        mode, notes = rectification, []
+        if mode == "auto":
+            if not distorted:
+                mode, why = "none", "its distortion is zero"
+            elif "rect" in self.image_topic.rsplit("/", 1)[-1]:
+                mode, why = "rectified", "the image topic's name says rect"
+            else:
+                mode, why = "raw", f"it has {info.distortion_model} distortion"
+            notes.append(
+                f"{self.image_topic}: rectification auto chose '{mode}' because {why}; set the "
+                f"parameter rectification to override"
+            )
+        if mode == "rectified":
+            if not has_p:
+                warnings.append(
+                    f"{self.info_topic} has no projection matrix P for rectified images; using K"
+                )
+            return Intrinsics(p if has_p else k, None, warnings, notes)
+        if mode == "none" or not distorted:
+            return Intrinsics(k, None, warnings, notes)
+        if info.distortion_model not in UNDISTORTABLE:
+            problem = (
+                f"{self.info_topic}: cannot undo distortion model {info.distortion_model!r} "
+                f"(supported: {', '.join(UNDISTORTABLE)}); using K without undistortion: "
+                f"rectify upstream (image_proc) and set rectification:=rectified"
+            )
+            return Intrinsics(k, problem, [*warnings, problem], notes)
+        r = _matrix(info.r, 3, 3)
+        r = r if np.any(r) else np.eye(3)
+        scale = 1.0
+        if working_size is not None:
+            scale = min(1.0, max(working_size[0] / width, working_size[1] / height))
+        size = (round(width * scale), round(height * scale))
+        new_k = scale_intrinsics(p if has_p else k, (width, height), size)
+        undistort = _undistortion(info.distortion_model, k, d, r, new_k, size)
+        return Intrinsics(new_k, None, warnings, notes, undistort)
+
+
+def _info_key(info: CameraInfo) -> tuple:
+    roi = info.roi
+    return (
+        info.width,
+        info.height,
+        info.distortion_model,
+        tuple(info.d),
+        tuple(info.k),
+        tuple(info.r),
+        tuple(info.p),
+        info.binning_x,
+        info.binning_y,
+        (roi.x_offset, roi.y_offset, roi.width, roi.height),
+    )

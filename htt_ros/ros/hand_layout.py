@@ -6,6 +6,8 @@ split, colour and label hands the same way. No ROS imports.
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from htt_ros.model_card import ModelCard
 from htt_ros.skeleton import HAND_LEFT, HAND_RIGHT
 from htt_ros.streaming.results import ActionResult, PoseResult
@@ -15,6 +17,22 @@ HAND_COLOURS: dict[str, tuple[int, int, int]] = {
     HAND_LEFT: (40, 140, 255),
     HAND_RIGHT: (255, 110, 30),
 }
+
+
+PLAUSIBLE_DEPTH_M = (0.1, 1.5)  # within reach of a head-mounted camera
+
+
+def in_view_fraction(
+    joints2d: np.ndarray, joints3d: np.ndarray, image_size: tuple[int, int]
+) -> float:
+    """Fraction of a hand's joints (``(N, 2)`` pixels, ``(N, 3)`` metres) that lie inside the
+    image of ``image_size`` ``(W, H)`` with a depth in :data:`PLAUSIBLE_DEPTH_M` (what
+    Hand.in_view_fraction documents)."""
+    width, height = image_size
+    u, v, z = joints2d[:, 0], joints2d[:, 1], joints3d[:, 2]
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    plausible = (z >= PLAUSIBLE_DEPTH_M[0]) & (z <= PLAUSIBLE_DEPTH_M[1])
+    return float(np.mean(inside & plausible))
 
 
 def hand_slices(card: ModelCard) -> tuple[slice, ...]:

@@ -1,10 +1,11 @@
 """``htt_node``: camera in; hands, handled object and action out, as a managed (lifecycle) node.
 
-Subscribes ``image`` (sensor_msgs/Image) or ``image/compressed`` (CompressedImage) and
-``camera_info``. Publishes ``hands`` (HandPoses), ``action`` (Action), ``labels`` (HandLabels,
-latched), ``markers`` (MarkerArray), ``annotated`` (Image) and ``/diagnostics``. The image
-callback only hands the newest frame to the inference thread (see frame_worker); every output
-carries the header of the image it describes. Parameters: htt_ros.ros.parameters and the README.
+Subscribes ``image`` (sensor_msgs/Image) or ``<resolved image topic>/compressed``
+(CompressedImage, as image_transport names it) and ``camera_info``. Publishes ``hands``
+(HandPoses), ``action`` (Action), ``labels`` (HandLabels, latched), ``markers`` (MarkerArray),
+``annotated`` (Image) and ``/diagnostics``. The image callback only hands the newest frame to
+the inference thread (see frame_worker); every output carries the header of the image it
+describes. Parameters: htt_ros.ros.parameters and the README.
 
 Lifecycle: configure loads the model (or builds the TensorRT engine), activate subscribes and
 publishes, deactivate stops both, cleanup frees the model. With ``autostart`` (the default) the
@@ -21,6 +22,7 @@ import logging
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,9 @@ from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNodeMixin, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from htt_ros.demo_model import default_model_dir
@@ -55,7 +59,7 @@ from htt_ros.ros.image_conversion import (
     image_msg_to_rgb,
 )
 from htt_ros.ros.image_messages import rgb_to_image_msg
-from htt_ros.ros.markers import clear_markers, hand_markers
+from htt_ros.ros.markers import burst_markers, clear_markers
 from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses_msg
 from htt_ros.ros.node_status import NodeStatus, Thresholds
 from htt_ros.ros.parameters import PARAMETERS, SPECS, ParameterSpec, check_lag, validate
@@ -69,6 +73,7 @@ PIPELINE_PARAMETERS = (
     "action_smoothing",
     "model_rate_hz",
     "max_gap_s",
+    "image_fit",
 )
 # Parameters rclpy itself declares or reads (QoS overrides, sim time): not ours to refuse.
 ROS_PARAMETER_PREFIXES = ("qos_overrides.", "use_sim_time", "start_type_description_service")
@@ -132,6 +137,7 @@ class HttNode(LifecycleNodeMixin, Node):
         self._warned: dict[str, float] = {}
         self.image_sub = self.info_sub = None
         self.intrinsics: IntrinsicsSource | None = None
+        self._marked_header = None  # header of the last markers drawn, to clear them at the end
 
         self.hands_pub = self._publisher(HandPoses, "hands", 10)
         self.action_pub = self._publisher(Action, "action", 10)
@@ -249,6 +255,7 @@ class HttNode(LifecycleNodeMixin, Node):
             action_smoothing=p("action_smoothing"),
             rate_hz=p("model_rate_hz") or None,
             max_gap_s=p("max_gap_s"),
+            fit=p("image_fit"),
         )
         return StreamingPipeline(model.card, model.pose_step, model.action, config)
 
@@ -304,7 +311,7 @@ class HttNode(LifecycleNodeMixin, Node):
         qos = input_qos(p("image_qos"), p("image_queue_depth"))
         self.image_sub = self.create_subscription(
             CompressedImage if compressed else Image,
-            "image/compressed" if compressed else "image",
+            f"{self.resolve_topic_name('image')}/compressed" if compressed else "image",
             self.image_callback,
             qos,
             qos_overriding_options=overridable(),
@@ -427,45 +434,79 @@ class HttNode(LifecycleNodeMixin, Node):
             time.monotonic(),
             self._p("default_hfov_deg"),
             self._p("camera_info_timeout_s"),
+            self._p("rectification"),
+            self.model.card.decoding.frame,
         )
         self.status.camera_problem = answer.problem
-        if answer.warning:
-            self._warn(answer.warning)
+        for text in answer.warnings:
+            self.get_logger().warning(text)
+        for text in answer.notes:
+            self.get_logger().info(text)
         if answer.k is None:
             return
         k = answer.k
+        header = self._output_header(msg.header)
+        fed = rgb if answer.undistort is None else answer.undistort.image(rgb)
         stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        annotated = self._p("publish_annotated")
+        annotated = (
+            self._p("publish_annotated") and self.annotated_pub.get_subscription_count() > 0
+        )
         if annotated:
             self._recent_rgb[stamp_ns] = rgb
         with self._lock:
-            out = self.pipeline.push(rgb, stamp_ns, k, tag=msg.header)
+            out = self.pipeline.push(fed, stamp_ns, k, tag=header)
             window = self.pipeline.t + self.pipeline.config.lag + 1
         if out.reset_reason and out.reset_reason != "first frame":
             self.status.resets += 1
             self.status.last_reset = out.reset_reason
             self.get_logger().info(f"history reset: {out.reset_reason}")
-            self.markers_pub.publish(clear_markers(msg.header))
+            self.markers_pub.publish(clear_markers(header))
         card = self.model.card
         for action in out.actions:
             self.action_pub.publish(action_msg(action, card, self._p("action_top_k")))
             self.status.actions_published += 1
             self._last_action = action
-        for pose in out.poses:
+        poses = out.poses
+        if answer.undistort is not None:
+            poses = [
+                replace(pose, joints2d=answer.undistort.to_raw(pose.joints2d)) for pose in poses
+            ]
+        for pose in poses:
             self.hands_pub.publish(hand_poses_msg(pose, card, (width, height)))
             self.status.poses_published += 1
-            if self._p("publish_markers"):
-                self.markers_pub.publish(hand_markers(pose, card, self._last_action))
             source = self._recent_rgb.get(pose.frame.stamp_ns)
             if annotated and source is not None:
                 image = annotate(source, pose, card, self._last_action)
                 self.annotated_pub.publish(rgb_to_image_msg(image, pose.frame.tag))
+        if poses and self._p("publish_markers") and self.markers_pub.get_subscription_count():
+            period_s = 1.0 / (self._p("model_rate_hz") or card.frame_rate_hz)
+            self.markers_pub.publish(burst_markers(poses, card, self._last_action, period_s))
+            self._marked_header = header
         if out.poses:
             self.status.record_latency(
                 received, out.poses[-1].frame.stamp_ns, self.get_clock().now().nanoseconds
             )
         for old in sorted(self._recent_rgb)[:-window]:
             del self._recent_rgb[old]
+
+    def _output_header(self, header: Header) -> Header:
+        """The image's header, with the ``frame_id`` parameter's frame if set; warns once about
+        a frame id that is empty or does not look like an optical frame (REP 103)."""
+        override = self._p("frame_id")
+        frame_id = override or header.frame_id
+        if not frame_id or "optical" not in frame_id:
+            text = (
+                f"{self.image_sub.topic_name}: frame id {frame_id!r} is "
+                f"{'empty' if not frame_id else 'not an optical frame'}; the joints are in "
+                f"optical axes (x right, y down, z forward, REP 103): set the parameter "
+                f"frame_id to the camera's optical frame"
+            )
+            if text not in self._warned:
+                self._warned[text] = time.monotonic()
+                self.get_logger().warning(text)
+        if override:
+            header.frame_id = override
+        return header
 
     # -- diagnostics --------------------------------------------------------------------------
 
@@ -487,6 +528,9 @@ class HttNode(LifecycleNodeMixin, Node):
     def destroy_node(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        if self._marked_header is not None and self.context.ok():  # remove the hands from RViz
+            self.markers_pub.publish(clear_markers(self._marked_header))
+            self._marked_header = None
         super().destroy_node()
 
 
@@ -494,7 +538,9 @@ def main(args: list[str] | None = None) -> int:
     # Library modules (engine builds, model loading) log through Python's logging.
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
     try:
-        context = rclpy.init(args=args)
+        # SIGINT raises KeyboardInterrupt with the context still valid, so destroy_node can
+        # still publish (it clears the markers); rclpy shuts the context down on leaving.
+        context = rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     except RCLError as error:  # a malformed --ros-args rule, a parameters file rcl cannot read
         reason = str(error).split(", at /")[0]
         rclpy.logging.get_logger("htt_node").fatal(

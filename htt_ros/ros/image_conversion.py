@@ -13,6 +13,13 @@ Conversion to 8-bit RGB, by encoding:
   image), ``8UC1`` as ``mono8``.
 - ``yuv422`` (alias ``uyvy``) is UYVY and ``yuv422_yuy2`` (alias ``yuyv``) is YUYV, as in ROS;
   both need an even width.
+- ``nv21`` (4:2:0) and ``nv24`` (4:4:4) are semi-planar: ``height`` rows of Y, ``step`` bytes
+  each, then the interleaved chroma rows (``nv21``: ``height / 2`` rows of V, U pairs, ``step``
+  bytes each, even width and height; ``nv24``: ``height`` rows of U, V pairs, ``2 * step`` bytes
+  each). Both use OpenCV's BT.601 conversion of the other YUV encodings.
+- ``bayer_rggb8``, ``bayer_bggr8``, ``bayer_gbrg8``, ``bayer_grbg8`` and their 16-bit forms are
+  demosaiced with OpenCV's bilinear demosaicing (named after the pattern's first row, as in
+  ROS; 16-bit is demosaiced first, then reduced as below).
 - 16-bit (``mono16``, ``16UC1``, ``rgb16``, ``bgr16``, ``rgba16``, ``bgra16``): scaled by
   255/65535 and rounded, i.e. ``(v + 128) // 257``, cv_bridge's 16-to-8-bit rule. It is fixed,
   so brightness does not flicker from frame to frame; a depth image in millimetres therefore
@@ -34,6 +41,13 @@ class ImageConversionError(ValueError):
     the publisher can fix it."""
 
 
+# Bayer patterns (ROS names them by the first row of 2x2 cells) -> OpenCV demosaicing to RGB.
+_BAYER = {
+    "rggb": cv2.COLOR_BayerRGGB2RGB,
+    "bggr": cv2.COLOR_BayerBGGR2RGB,
+    "gbrg": cv2.COLOR_BayerGBRG2RGB,
+    "grbg": cv2.COLOR_BayerGRBG2RGB,
+}
 # Encoding -> (numpy base type, channels).
 _LAYOUTS: dict[str, tuple[str, int]] = {
     "rgb8": ("u1", 3),
@@ -55,9 +69,12 @@ _LAYOUTS: dict[str, tuple[str, int]] = {
     "rgba16": ("u2", 4),
     "bgra16": ("u2", 4),
     "32FC1": ("f4", 1),
+    **{f"bayer_{p}{bits}": (base, 1) for p in _BAYER for bits, base in ((8, "u1"), (16, "u2"))},
 }
+# Semi-planar YUV: encoding -> chroma bytes per Y byte (the rows after the Y plane).
+_SEMI_PLANAR = {"nv21": 0.5, "nv24": 2.0}
 
-SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_LAYOUTS)
+SUPPORTED_ENCODINGS: tuple[str, ...] = (*_LAYOUTS, *_SEMI_PLANAR)
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -69,18 +86,21 @@ def image_msg_to_array(msg: Image) -> np.ndarray:
     Returns a read-only ``(H, W)`` array for one channel, else ``(H, W, C)``, of the encoding's
     dtype (uint8, uint16 or float32) in native byte order. Row padding is cropped; the result is
     a view of ``msg.data`` unless the byte order had to be swapped or a step that is not a
-    multiple of the pixel size left the rows unaligned.
+    multiple of the pixel size left the rows unaligned. ``nv21`` comes as its Y plane above its
+    chroma rows ``(H * 3 / 2, W)``, ``nv24`` as ``(H, W, 3)`` Y, U, V (new arrays).
 
     :raises ImageConversionError: for an encoding not in :data:`SUPPORTED_ENCODINGS`, a
         zero-size image, a ``step`` shorter than one row of pixels, or ``data`` shorter than
         ``step * height``.
     """
     layout = _LAYOUTS.get(msg.encoding)
+    if msg.encoding in _SEMI_PLANAR:
+        layout = ("u1", 1)
     if layout is None:
         raise ImageConversionError(
             f"unsupported encoding {msg.encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}. "
             f"Configure the camera driver for one of these (rgb8 or bgr8 is best) or convert "
-            f"the stream first (e.g. image_proc's debayer for bayer_* images)"
+            f"the stream first (e.g. image_proc or cv_bridge)"
         )
     base, channels = layout
     height, width, step = msg.height, msg.width, msg.step
@@ -97,11 +117,15 @@ def image_msg_to_array(msg: Image) -> np.ndarray:
             f"{channels} channels x {dtype.itemsize} bytes = {row_bytes}); the publisher must set "
             f"step to the row length in bytes, padding included"
         )
-    if len(msg.data) < step * height:
+    rows_total = height + round(height * _SEMI_PLANAR.get(msg.encoding, 0.0))
+    if len(msg.data) < step * rows_total:
         raise ImageConversionError(
-            f"data has {len(msg.data)} bytes, fewer than step x height = {step} x {height} = "
-            f"{step * height}; the message is truncated or the publisher's step/height are wrong"
+            f"data has {len(msg.data)} bytes, fewer than step x rows = {step} x {rows_total} = "
+            f"{step * rows_total}; the message is truncated or the publisher's step/height are "
+            f"wrong"
         )
+    if msg.encoding in _SEMI_PLANAR:
+        return _semi_planar(msg.encoding, msg.data, width, height, step)
     rows = np.frombuffer(msg.data, np.uint8, count=step * height).reshape(height, step)
     # Crop the padding of each row, then read the row bytes as pixels: still a view.
     pixels = rows[:, :row_bytes].view(dtype)
@@ -112,6 +136,46 @@ def image_msg_to_array(msg: Image) -> np.ndarray:
         array = array.astype(dtype.newbyteorder("="))
     array.flags.writeable = False
     return array
+
+
+def _semi_planar(encoding: str, data, width: int, height: int, step: int) -> np.ndarray:
+    """The Y plane above the chroma rows, as OpenCV's NV21 conversion takes them ``(H * 3 / 2,
+    W)``; nv24 as ``(H, W, 3)`` Y, U, V."""
+    if encoding == "nv21" and (width % 2 or height % 2):
+        raise ImageConversionError(
+            f"nv21 subsamples chroma 2x2, so its width and height must be even, got "
+            f"{width}x{height}; configure the camera for an even size"
+        )
+    planes = np.frombuffer(data, np.uint8)
+    y = planes[: step * height].reshape(height, step)[:, :width]
+    chroma = planes[step * height :]
+    if encoding == "nv21":
+        vu = chroma[: step * height // 2].reshape(height // 2, step)[:, :width]
+        array = np.vstack([y, vu])
+    else:
+        uv = chroma[: 2 * step * height].reshape(height, 2 * step)[:, : 2 * width]
+        array = np.dstack([y, uv[:, 0::2], uv[:, 1::2]])
+    array.flags.writeable = False
+    return array
+
+
+def _yuv444_to_rgb(yuv: np.ndarray) -> np.ndarray:
+    """Y, U, V per pixel to RGB with OpenCV's UYVY (BT.601) conversion: each pixel becomes a
+    UYVY pair of itself, and every second output pixel is kept."""
+    height, width = yuv.shape[:2]
+    pairs = np.empty((height, width, 4), np.uint8)
+    pairs[..., 0], pairs[..., 1], pairs[..., 2], pairs[..., 3] = (
+        yuv[..., 1],
+        yuv[..., 0],
+        yuv[..., 2],
+        yuv[..., 0],
+    )
+    rgb = cv2.cvtColor(pairs.reshape(height, 2 * width, 2), cv2.COLOR_YUV2RGB_UYVY)
+    return np.ascontiguousarray(rgb[:, 0::2])
+
+
+def _demosaic(code: int) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda array: _to_uint8(cv2.cvtColor(array, code))
 
 
 def _to_uint8(array: np.ndarray) -> np.ndarray:
@@ -150,6 +214,9 @@ _TO_RGB: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "uyvy": _colour(cv2.COLOR_YUV2RGB_UYVY),
     "yuv422_yuy2": _colour(cv2.COLOR_YUV2RGB_YUYV),
     "yuyv": _colour(cv2.COLOR_YUV2RGB_YUYV),
+    "nv21": _colour(cv2.COLOR_YUV2RGB_NV21),
+    "nv24": _yuv444_to_rgb,
+    **{f"bayer_{p}{bits}": _demosaic(code) for p, code in _BAYER.items() for bits in (8, 16)},
 }
 
 
@@ -168,7 +235,13 @@ def image_msg_to_rgb(msg: Image) -> np.ndarray:
             f"{msg.encoding} packs two pixels in four bytes, so its width must be even, got "
             f"{msg.width}; configure the camera for an even width"
         )
-    return _TO_RGB[msg.encoding](array)
+    try:
+        return _TO_RGB[msg.encoding](array)
+    except cv2.error as error:  # e.g. an image too small to demosaic
+        raise ImageConversionError(
+            f"OpenCV cannot convert this {msg.width}x{msg.height} {msg.encoding} image: "
+            f"{str(error).strip().splitlines()[-1]}; check the camera driver's output"
+        ) from error
 
 
 def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:

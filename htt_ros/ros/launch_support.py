@@ -39,17 +39,21 @@ def resolve_params_file(value: str, share: Path) -> Path:
 
 
 def camera_remappings(image_topic: str, camera_info_topic: str) -> list[tuple[str, str]]:
-    """Remap the node's ``image``, ``image/compressed`` and ``camera_info`` inputs.
+    """Remap the node's ``image`` and ``camera_info`` inputs.
 
-    The compressed stream follows image_transport's naming, ``<image_topic>/compressed``.
+    The compressed stream follows: the node subscribes ``<resolved image>/compressed``.
     """
     if not image_topic or not camera_info_topic:
         raise ValueError("image_topic and camera_info_topic must not be empty")
-    return [
-        ("image", image_topic),
-        ("image/compressed", f"{image_topic}/compressed"),
-        ("camera_info", camera_info_topic),
-    ]
+    return [("image", image_topic), ("camera_info", camera_info_topic)]
+
+
+def rviz_arguments(config: Path, fixed_frame: str) -> list[str]:
+    """RViz's command line: the config file, and the fixed frame (the camera's optical frame,
+    the frame id the outputs carry) instead of the one saved in the config."""
+    if not fixed_frame:
+        raise ValueError("rviz_fixed_frame must not be empty: give the camera's optical frame")
+    return ["-d", str(config), "-f", fixed_frame]
 
 
 def parse_bool(value: str) -> bool:
@@ -63,7 +67,11 @@ def parse_bool(value: str) -> bool:
 
 
 def node_parameter_overrides(
-    model: str, backend: str, use_sim_time: bool, autostart: str = ""
+    model: str,
+    backend: str,
+    use_sim_time: bool,
+    autostart: str = "",
+    image_transport: str = "",
 ) -> dict[str, object]:
     """Parameters set from launch arguments; empty ones keep the parameters file's value."""
     overrides: dict[str, object] = {"use_sim_time": use_sim_time}
@@ -73,6 +81,8 @@ def node_parameter_overrides(
         overrides["model"] = str(Path(model).expanduser().resolve())
     if backend:
         overrides["backend"] = backend
+    if image_transport:
+        overrides["image_transport"] = image_transport
     return overrides
 
 

@@ -2,10 +2,12 @@
 
 Markers carry the source image's header (its optical ``frame_id`` and acquisition stamp), so
 RViz places them with tf at the time the image was taken. Each hand is the namespace
-``htt/<side>`` holding a SPHERE_LIST of joints (id 0) and a LINE_LIST of bones (id 1); the
-caption is ``htt/caption`` id 0. Fixed ids make every array replace the previous one; the
-``lifetime`` removes markers when the stream stops, and :func:`clear_markers` removes them at
-once (after a reset or when the node shuts down).
+``htt/<side>`` holding a SPHERE_LIST of joints (id ``2 * slot``) and a LINE_LIST of bones (id
+``2 * slot + 1``); the caption is ``htt/caption`` id ``slot``. One pose at a time uses slot 0,
+so every array replaces the previous one; the t poses of a segment burst
+(:func:`burst_markers`) use slots 0..t-1, so all of them stay drawn until the next burst
+replaces them slot by slot. The ``lifetime`` removes markers when the stream stops, and
+:func:`clear_markers` removes them at once (after a reset or when the node shuts down).
 """
 
 import math
@@ -32,12 +34,14 @@ def hand_markers(
     card: ModelCard,
     action: ActionResult | None = None,
     lifetime_s: float = 0.5,
+    slot: int = 0,
 ) -> MarkerArray:
     """Joints, bones and a caption (object, and action when given) of one frame's hands.
 
     ``pose.joints3d`` are metres in the optical frame of ``pose.frame.tag``, the source image
     header, which every marker copies. Choose ``lifetime_s`` a few frame periods long; 0 keeps
-    markers until they are replaced or cleared.
+    markers until they are replaced or cleared. ``slot`` picks the marker ids (module
+    docstring).
 
     :raises TypeError: when ``pose.frame.tag`` is not a ``std_msgs/Header``.
     :raises ValueError: for a negative ``lifetime_s``, or as
@@ -55,13 +59,24 @@ def hand_markers(
         points = [Point(x=x, y=y, z=z) for x, y, z in joints[span]]
         pairs = [point for a, b in bones for point in (points[a], points[b])]
         markers += [
-            _marker(header, ns, 0, Marker.SPHERE_LIST, points, JOINT_DIAMETER_M, colour, lifetime),
-            _marker(header, ns, 1, Marker.LINE_LIST, pairs, BONE_WIDTH_M, colour, lifetime),
+            _marker(
+                header,
+                ns,
+                2 * slot,
+                Marker.SPHERE_LIST,
+                points,
+                JOINT_DIAMETER_M,
+                colour,
+                lifetime,
+            ),
+            _marker(
+                header, ns, 2 * slot + 1, Marker.LINE_LIST, pairs, BONE_WIDTH_M, colour, lifetime
+            ),
         ]
     text = Marker(
         header=header,
         ns=f"{NAMESPACE}/caption",
-        id=0,
+        id=slot,
         type=Marker.TEXT_VIEW_FACING,
         action=Marker.ADD,
         lifetime=lifetime,
@@ -75,6 +90,23 @@ def hand_markers(
     text.pose.orientation.w = 1.0
     text.scale.z = TEXT_HEIGHT_M
     markers.append(text)
+    return MarkerArray(markers=markers)
+
+
+def burst_markers(
+    poses: list[PoseResult],
+    card: ModelCard,
+    action: ActionResult | None,
+    period_s: float,
+) -> MarkerArray:
+    """Every pose of a burst (the t poses of a segment) in one array, pose ``i`` in slot ``i``;
+    they live ``len(poses)`` frame periods ``period_s`` and a half, until the next burst."""
+    lifetime = (len(poses) + 0.5) * period_s if len(poses) > 1 else 0.5
+    markers = [
+        marker
+        for slot, pose in enumerate(poses)
+        for marker in hand_markers(pose, card, action, lifetime, slot).markers
+    ]
     return MarkerArray(markers=markers)
 
 

@@ -15,7 +15,7 @@ from htt_ros.labels import Action as ActionClass
 from htt_ros.labels import LabelSet
 from htt_ros.model_card import ModelCard
 from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectClass, Pixel
-from htt_ros.ros.hand_layout import joint_slices, per_hand_skeleton
+from htt_ros.ros.hand_layout import in_view_fraction, joint_slices, per_hand_skeleton
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult
 
 _SIDES = {"left": Hand.LEFT, "right": Hand.RIGHT}
@@ -90,6 +90,9 @@ def hands_msg(
                 side=_SIDES[side],
                 joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
                 joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
+                in_view_fraction=in_view_fraction(
+                    result.joints2d[span], result.joints3d[span], image_size
+                ),
             )
             for side, span in zip(hands, spans, strict=True)
         ],

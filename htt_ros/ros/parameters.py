@@ -13,6 +13,8 @@ from htt_ros.streaming.pipeline import MODES
 
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
 IMAGE_TRANSPORTS = ("raw", "compressed")
+IMAGE_FITS = ("crop", "letterbox")  # htt_ros.streaming.preprocess.FITS
+RECTIFICATIONS = ("auto", "raw", "rectified", "none")  # htt_ros.ros.camera_intrinsics
 QOS_PROFILES = ("sensor_data", "reliable", "best_effort", "system_default")
 
 
@@ -118,8 +120,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "image_transport",
         "raw",
-        "raw: sensor_msgs/Image on 'image'; compressed: "
-        "sensor_msgs/CompressedImage (JPEG, PNG) on 'image/compressed'",
+        "raw: sensor_msgs/Image on 'image'; compressed: sensor_msgs/CompressedImage "
+        "(JPEG, PNG) on '<image topic>/compressed', following a remap of 'image'",
         read_only=True,
         check=_one_of(IMAGE_TRANSPORTS),
     ),
@@ -153,6 +155,27 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         "wait for camera_info",
         minimum=0.0,
         maximum=179.0,
+    ),
+    ParameterSpec(
+        "image_fit",
+        "crop",
+        "frames of another aspect ratio than the model's 16:9: crop = centre crop at the "
+        "training scale; letterbox = the whole field of view, padded, at a smaller scale",
+        check=_one_of(IMAGE_FITS),
+    ),
+    ParameterSpec(
+        "rectification",
+        "auto",
+        "raw: undistort with camera_info's D before the network; rectified: the images are "
+        "rectified, use P; none: use K, ignore D; auto: none without distortion, rectified on "
+        "a topic named *rect*, else raw",
+        check=_one_of(RECTIFICATIONS),
+    ),
+    ParameterSpec(
+        "frame_id",
+        "",
+        "frame id the outputs carry instead of the image's (an optical frame, REP 103); "
+        "empty = the image's",
     ),
     ParameterSpec("publish_markers", True, "publish the RViz hand skeleton on 'markers'"),
     ParameterSpec("publish_annotated", False, "publish the annotated image on 'annotated'"),

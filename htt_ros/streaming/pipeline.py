@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from htt_ros.engines.base import GraphRunner
-from htt_ros.geometry import decode_25d, scale_intrinsics
+from htt_ros.geometry import decode_25d
 from htt_ros.graph_io import ACTION_INPUTS, ACTION_OUTPUTS, POSE_STEP_INPUTS, POSE_STEP_OUTPUTS
 from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
 from htt_ros.streaming.frame_selection import CameraState, FrameSelector, ResetDetector
-from htt_ros.streaming.preprocess import to_network_input
+from htt_ros.streaming.preprocess import FITS, fit_view, to_network_input
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult, StepOutput
 
 MODES = ("sliding", "segment")
@@ -36,7 +36,8 @@ _StepOutputs = tuple[np.ndarray, ...]  # pose_step's outputs in POSE_STEP_OUTPUT
 
 @dataclass(frozen=True)
 class StreamingConfig:
-    """How the pipeline runs; see the module docstring. ``rate_hz`` None = the model's rate."""
+    """How the pipeline runs; see the module docstring. ``rate_hz`` None = the model's rate;
+    ``fit`` how a frame of another aspect ratio meets the network (:mod:`.preprocess`)."""
 
     mode: str = "sliding"
     lag: int = 0
@@ -44,6 +45,7 @@ class StreamingConfig:
     action_smoothing: int = 4
     rate_hz: float | None = None
     max_gap_s: float = 0.5
+    fit: str = "crop"
 
 
 @dataclass
@@ -88,6 +90,8 @@ class StreamingPipeline:
             raise ValueError(
                 f"lag must be in [0, {self.t - 1}] (pose window {self.t}), got {config.lag}"
             )
+        if config.fit not in FITS:
+            raise ValueError(f"fit must be one of {', '.join(FITS)}, got {config.fit!r}")
         if config.action_stride < 1 or config.action_smoothing < 1:
             raise ValueError("action_stride and action_smoothing must be >= 1")
         self.size = (card.input_width, card.input_height)
@@ -104,7 +108,7 @@ class StreamingPipeline:
         self._tokens_since_action = 0
         self._recent_probs: deque[np.ndarray] = deque(maxlen=config.action_smoothing)
         self._intrinsics = np.eye(3)  # intrinsics in the decoding frame, current history
-        self._scale = np.ones(2)  # original pixels per decoding-frame pixel, (x, y)
+        self._view = fit_view(self.frame, self.frame)  # the image's view, current history
         self.frames_pushed = self.frames_processed = self.resets = 0
 
     def push(
@@ -125,9 +129,8 @@ class StreamingPipeline:
             return out
         out.selected = True
         self.frames_processed += 1
-        image = to_network_input(rgb, self.size)
-        self._intrinsics = scale_intrinsics(intrinsics, (width, height), self.frame)
-        self._scale = np.array([width / self.frame[0], height / self.frame[1]])
+        image, self._view = to_network_input(rgb, self.size, self.frame, self.config.fit)
+        self._intrinsics = self._view.intrinsics(intrinsics)
         frame = _Frame(FrameRef(stamp_ns, tag), image, np.zeros(0, np.float32))
         if self.config.mode == "segment":
             self._push_segment(frame, out)
@@ -222,7 +225,7 @@ class StreamingPipeline:
         out.poses.append(
             PoseResult(
                 frame=window.frames[p].ref,
-                joints2d=(joints2d * self._scale).astype(np.float32),
+                joints2d=self._view.to_image(joints2d).astype(np.float32),
                 joints3d=joints3d.astype(np.float32),
                 object_probs=softmax(window.object_logits[position]),
                 complete_window=valid_frames == self.t,

@@ -1,22 +1,105 @@
-"""Bring a camera frame to the network's input size."""
+"""Bring a camera frame to the network's input: the view of the image the network sees.
+
+HTT decodes X and Y with ``fx`` alone (:mod:`htt_ros.geometry`), so the network must see pixels
+with the aspect ratio of its decoding frame (16:9, 480x270), as in training; squashing a 4:3
+frame would distort the hands in 3D. :func:`fit_view` picks the rectangle of the image that
+maps onto the decoding frame with one scale for x and y:
+
+- ``crop`` (default): the largest centred rectangle of the frame's aspect ratio inside the
+  image; the network sees the pixels at the training scale, the rest of the field of view is
+  cut off (a 4:3 head-mounted camera loses its top and bottom bands).
+- ``letterbox``: the smallest centred rectangle of that aspect ratio around the image, the
+  margin filled with :data:`PAD_RGB`; the whole field of view, at a smaller scale.
+
+The same :class:`View` shifts and scales the intrinsics into the decoding frame and maps the
+decoded 2D joints back to the image's pixels.
+"""
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+FITS = ("crop", "letterbox")
+PAD_RGB = (124, 116, 104)  # the ImageNet mean colour: letterbox margins normalise to zero
 
-def to_network_input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an RGB frame to the network size.
+
+@dataclass(frozen=True)
+class View:
+    """The rectangle of the image that becomes the decoding frame, in image pixels: top-left
+    ``(x0, y0)`` (negative in letterbox mode) and size ``width`` x ``height``."""
+
+    x0: int
+    y0: int
+    width: int
+    height: int
+    frame: tuple[int, int]  # (W, H) of the decoding frame
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Decoding-frame pixels per image pixel, ``(x, y)``."""
+        return np.array([self.frame[0] / self.width, self.frame[1] / self.height])
+
+    def intrinsics(self, k: np.ndarray) -> np.ndarray:
+        """``(3, 3)`` intrinsics of the image ``k`` moved into the decoding frame."""
+        moved = np.array(k, dtype=np.float64, copy=True)
+        moved[0, 2] -= self.x0
+        moved[1, 2] -= self.y0
+        moved[:2] *= self.scale[:, None]
+        return moved
+
+    def to_image(self, points: np.ndarray) -> np.ndarray:
+        """``[..., 2]`` decoding-frame pixels to image pixels."""
+        return np.asarray(points) / self.scale + [self.x0, self.y0]
+
+    def network_input(self, rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """``(1, H', W', 3)`` uint8 network input of ``size`` ``(W', H')`` from this view of
+        ``rgb`` (bilinear, as the authors resized their data)."""
+        height, width = rgb.shape[:2]
+        top, left = max(-self.y0, 0), max(-self.x0, 0)
+        bottom = max(self.y0 + self.height - height, 0)
+        right = max(self.x0 + self.width - width, 0)
+        x0, y0 = max(self.x0, 0), max(self.y0, 0)
+        view = rgb[y0 : y0 + self.height, x0 : x0 + self.width]
+        if top or left or bottom or right:
+            view = cv2.copyMakeBorder(
+                view, top, bottom, left, right, cv2.BORDER_CONSTANT, value=PAD_RGB
+            )
+        if view.shape[1::-1] != size:
+            view = cv2.resize(view, size, interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(view)[None]
+
+
+def fit_view(image_size: tuple[int, int], frame: tuple[int, int], fit: str = "crop") -> View:
+    """The view of an image of ``image_size`` ``(W, H)`` for a decoding ``frame``; ``fit`` is
+    one of :data:`FITS` (see the module docstring)."""
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+    width, height = image_size
+    aspect = frame[0] / frame[1]
+    wider = width * frame[1] > height * frame[0]
+    if wider == (fit == "crop"):  # the view spans the image's height
+        view_w, view_h = max(round(height * aspect), 1), height
+    else:
+        view_w, view_h = width, max(round(width / aspect), 1)
+    return View((width - view_w) // 2, (height - view_h) // 2, view_w, view_h, frame)
+
+
+def to_network_input(
+    rgb: np.ndarray, size: tuple[int, int], frame: tuple[int, int], fit: str = "crop"
+) -> tuple[np.ndarray, View]:
+    """The network input of an RGB frame and the view it shows.
 
     Args:
         rgb: ``(H, W, 3)`` uint8 RGB frame of any size.
         size: network input ``(W, H)``.
+        frame: ``(W, H)`` of the decoding frame (model card ``decoding.frame``).
+        fit: ``crop`` or ``letterbox``.
 
     Returns:
-        ``(1, H', W', 3)`` uint8 network input (bilinear, as the authors resized their data).
+        ``(1, H', W', 3)`` uint8 network input and the :class:`View` (intrinsics, 2D joints).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
-    height, width = rgb.shape[:2]
-    if (width, height) != size:
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(rgb)[None]
+    view = fit_view(rgb.shape[1::-1], frame, fit)
+    return view.network_input(rgb, size), view

@@ -2,13 +2,15 @@
 
 Prints a table and writes JSON: the network's size (parameter count with torch, MiB of each ONNX
 graph), per-stage milliseconds (conversion and resize, the ResNet+P step, A, decoding: each graph
-on every backend, so torch against ONNX Runtime per graph), the sustained frames per second of
-the whole pipeline for each backend, precision and thread count available, and, measured side
-by side in the same run with ONNX Runtime fp32, two ratios: the pipeline's per-frame cost over
-the bare ResNet-18 trunk (``pipeline_over_trunk``) and a naive pipeline that re-runs the ResNet
-on the whole t-frame window every frame over the streaming one (``naive_over_streaming``), plus
-int8's speed-up where htt-quantize has run.
-The trunk and naive graphs are exported on the fly from ``network.pt`` (needs torch).
+on every backend, so torch against ONNX Runtime per graph, and what undistorting a raw
+wide-angle frame adds: ``undistortion_ms`` per frame, ``undistortion_maps_ms`` once per
+CameraInfo), the sustained frames per second of the whole pipeline for each backend, precision
+and thread count available, and, measured side by side in the same run with ONNX Runtime fp32,
+two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk
+(``pipeline_over_trunk``) and a naive pipeline that re-runs the ResNet on the whole t-frame
+window every frame over the streaming one (``naive_over_streaming``), plus int8's speed-up where
+htt-quantize has run. The trunk and naive graphs are exported on the fly from ``network.pt``
+(needs torch).
 """
 
 import argparse
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from std_msgs.msg import Header
 
 from htt_ros.data.synthetic import generate_sequence
 from htt_ros.engines.base import EngineError
@@ -33,6 +36,8 @@ from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threa
 from htt_ros.geometry import decode_25d, scale_intrinsics
 from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
+from htt_ros.ros.camera_intrinsics import IntrinsicsSource
+from htt_ros.ros.image_messages import camera_info_msg
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
 from htt_ros.tools.cli import positive_int, refuses_in_one_line, writable_file
@@ -58,10 +63,34 @@ def camera_stream(card_joints: int, n: int, size: tuple[int, int]) -> tuple[list
     return frames, scale_intrinsics(seq.intrinsics, (480, 270), size)
 
 
+WIDE_ANGLE_D = [-0.28, 0.09, 0.001, -0.001, -0.015]  # plumb_bob, a typical wide-angle lens
+
+
+def undistortion_times(
+    bgr: np.ndarray, k: np.ndarray, frame: tuple[int, int], repeats: int
+) -> dict:
+    """What a raw frame from a distorting lens adds, as the node does it (rectification raw,
+    undistorted to cover the decoding ``frame``): the maps, once per CameraInfo, and the
+    per-frame remap."""
+    height, width = bgr.shape[:2]
+    info = camera_info_msg(k, width, height, Header())
+    info.d = WIDE_ANGLE_D
+    source = IntrinsicsSource("camera_info", "image")
+    source.update(info)
+    start = time.perf_counter()
+    answer = source.for_image(width, height, 0.0, 0.0, 0.0, "raw", frame)
+    maps_ms = 1000 * (time.perf_counter() - start)
+    return {
+        "undistortion_maps_ms": maps_ms,
+        "undistortion_ms": median_ms(lambda: answer.undistort.image(bgr), repeats),
+    }
+
+
 def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
     card, size = model.card, (model.card.input_width, model.card.input_height)
-    image = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
-    k_frame = scale_intrinsics(k, bgr.shape[1::-1], card.decoding.frame)
+    frame = card.decoding.frame
+    image, view = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame)
+    k_frame = view.intrinsics(k)
     step_feeds = {
         "image": image,
         "prev_features": np.zeros((card.window - 1, 512), np.float32),
@@ -74,13 +103,12 @@ def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int
     pose_raw = model.pose_step.run(step_feeds)["pose_raw"][-1]
     return {
         "conversion_resize_ms": median_ms(
-            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size), repeats
+            lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame),
+            repeats,
         ),
         "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(step_feeds), repeats),
         "action_ms": median_ms(lambda: model.action.run(action_feeds), max(3, repeats // 2)),
-        "decoding_ms": median_ms(
-            lambda: decode_25d(pose_raw, k_frame, card.decoding.frame), repeats
-        ),
+        "decoding_ms": median_ms(lambda: decode_25d(pose_raw, k_frame, frame), repeats),
     }
 
 
@@ -104,8 +132,8 @@ def naive_ms_per_frame(naive: OnnxRuntimeRunner, model: LoadedModel, frames, k) 
     frame = card.decoding.frame
     start = time.perf_counter()
     for i, bgr in enumerate(frames):
-        image = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
-        k_frame = scale_intrinsics(k, bgr.shape[1::-1], frame)
+        image, view = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame)
+        k_frame = view.intrinsics(k)
         window.append(image[0])
         n = len(window)
         images = np.stack(list(window) + [window[-1]] * (card.window - n))
@@ -204,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             "precision": precision,
             "threads": n,
             **stage_times(model, frames[0], k, repeats=7),
+            **undistortion_times(frames[0], k, card.decoding.frame, repeats=7),
         }
         run["pipeline_ms_per_frame"] = pipeline_ms_per_frame(model, frames, k)
         run["fps"] = 1000 / run["pipeline_ms_per_frame"]
@@ -255,7 +284,9 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
     model = load_model(args.model_dir, threads=threads)
-    image = to_network_input(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size)
+    image, _ = to_network_input(
+        cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size, base.card.decoding.frame
+    )
     trunk_ms = median_ms(lambda: trunk.run({"image": image}), repeats=15)
     streaming_ms = pipeline_ms_per_frame(model, frames, k)
     naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)
@@ -282,7 +313,7 @@ def print_run(run: dict) -> None:
         f"{run['backend']:>11} {run['precision']:>4} x{run['threads']}: "
         f"convert+resize {run['conversion_resize_ms']:6.2f} ms | "
         f"ResNet+P {run['resnet_p_step_ms']:7.2f} ms | A {run['action_ms']:6.2f} ms | "
-        f"decode {run['decoding_ms']:5.3f} ms | "
+        f"decode {run['decoding_ms']:5.3f} ms | undistort {run['undistortion_ms']:5.2f} ms | "
         f"pipeline {run['pipeline_ms_per_frame']:7.2f} ms/frame = {run['fps']:5.1f} fps",
         flush=True,
     )

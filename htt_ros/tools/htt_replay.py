@@ -10,6 +10,7 @@ from htt_ros.bags.evaluation import check_labels, evaluate, read_ground_truth, w
 from htt_ros.bags.replay import DEFAULTS, run_offline
 from htt_ros.engines.loader import BACKENDS, load_model
 from htt_ros.errors import UserError
+from htt_ros.ros.parameters import IMAGE_FITS, RECTIFICATIONS
 from htt_ros.streaming.pipeline import MODES, StreamingConfig
 from htt_ros.tools.cli import (
     non_negative_int,
@@ -61,6 +62,18 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--lag", type=non_negative_int, default=DEFAULTS["lag"], help="(default: %(default)s)"
     )
     parser.add_argument(
+        "--image-fit",
+        choices=IMAGE_FITS,
+        default=DEFAULTS["image_fit"],
+        help="frames of another aspect ratio than the model's (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rectification",
+        choices=RECTIFICATIONS,
+        default=DEFAULTS["rectification"],
+        help="how camera_info's distortion is handled (default: %(default)s)",
+    )
+    parser.add_argument(
         "--action-stride",
         type=positive_int,
         default=DEFAULTS["action_stride"],
@@ -98,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action_stride=args.action_stride,
         action_smoothing=args.action_smoothing,
         max_gap_s=DEFAULTS["max_gap_s"],
+        fit=args.image_fit,
     )
     info = bag_info(args.bag)
     if info.cut_off:
@@ -116,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     check_labels(truth, model.card)
     if args.mode == "offline":
-        run = run_offline(model, args.bag, info, config)
+        run = run_offline(model, args.bag, info, config, args.rectification)
     else:
         from htt_ros.bags.live import run_live
 
@@ -127,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"lag:={config.lag}",
             f"action_stride:={config.action_stride}",
             f"action_smoothing:={config.action_smoothing}",
+            f"image_fit:={config.fit}",
+            f"rectification:={args.rectification}",
             *args.node_param,
         ]
         run = run_live(args.model, args.bag, info, len(truth.action_names), args.rate, params)
