@@ -20,7 +20,8 @@ def test_defaults_are_valid() -> None:
 
 def test_streaming_defaults_are_the_node_defaults() -> None:
     """htt-replay and the library's StreamingConfig() run as the node does by default."""
-    field_of = {"model_rate_hz": "rate_hz"}  # rate_hz None is the parameter's 0 (model's rate)
+    # rate_hz None is the parameter's 0 (the model's rate)
+    field_of = {"model_rate_hz": "rate_hz", "image_fit": "fit"}
     config = StreamingConfig()
     fields = {f.name for f in dataclasses.fields(config)}
     node_names = {name for name in SPECS if field_of.get(name, name) in fields}

@@ -119,7 +119,9 @@ class HttNode(LifecycleNodeMixin, Node):
     """Runs the streaming HTT pipeline on a camera."""
 
     def __init__(self) -> None:
-        self.worker: FrameWorker | None = None  # first: rclpy may destroy a half-built node
+        # First: rclpy may destroy a half-built node, and destroy_node reads these.
+        self.worker: FrameWorker | None = None
+        self._marked_header = None  # header of the last markers drawn, to clear them at the end
         Node.__init__(self, "htt_node")
         self._lifecycle_group = ReentrantCallbackGroup()
         LifecycleNodeMixin.__init__(self, callback_group=self._lifecycle_group)
@@ -137,7 +139,6 @@ class HttNode(LifecycleNodeMixin, Node):
         self._warned: dict[str, float] = {}
         self.image_sub = self.info_sub = None
         self.intrinsics: IntrinsicsSource | None = None
-        self._marked_header = None  # header of the last markers drawn, to clear them at the end
 
         self.hands_pub = self._publisher(HandPoses, "hands", 10)
         self.action_pub = self._publisher(Action, "action", 10)

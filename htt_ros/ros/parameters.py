@@ -10,10 +10,11 @@ from typing import Any
 
 from htt_ros.engines.loader import BACKENDS
 from htt_ros.streaming.pipeline import MODES
+from htt_ros.streaming.preprocess import FITS as IMAGE_FITS
 
 PRECISIONS = ("auto", "fp32", "fp16", "int8")
 IMAGE_TRANSPORTS = ("raw", "compressed")
-IMAGE_FITS = ("crop", "letterbox")  # htt_ros.streaming.preprocess.FITS
+
 RECTIFICATIONS = ("auto", "raw", "rectified", "none")  # htt_ros.ros.camera_intrinsics
 QOS_PROFILES = ("sensor_data", "reliable", "best_effort", "system_default")
 
