@@ -20,7 +20,8 @@ FIGURES = {"pck.png", "confusion.png", "latency.png", "frames.png"}
 REPORT_KEYS = {
     "mode", "dataset", "frames_in_bag", "frames_sent", "poses", "poses_matched",
     "dropped_frames", "pose", "object_accuracy", "action", "latency_ms", "throughput",
-    "details", "model", "bag", "backend", "figures",
+    "details", "model", "bag", "backend", "figures", "protocol", "online_action",
+    "pose_latency_ms",
 }  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 - ``--mode offline`` reads the bag and pushes every frame through the streaming pipeline in this
   process: deterministic, as fast as the backend allows; latency is the time from pushing a
-  frame to its pose coming out.
+  frame to its pose coming out. An output is available (in stream time) at the stamp of the
+  frame whose push produced it plus that push's computing time.
 - ``--mode live`` runs ``htt_node`` as its own process and plays the bag into it at the
   recorded timing (``--rate``), with /clock for ``use_sim_time`` (see :mod:`htt_ros.bags.live`).
 
@@ -39,15 +40,20 @@ def run_offline(
     pushed_at: dict[int, float] = {}
     intrinsics = None
 
-    def collect(out: StepOutput) -> None:
+    def collect(out: StepOutput, stamp_now: int, started: float) -> None:
+        """``out`` came from the push of the frame stamped ``stamp_now`` begun at ``started``:
+        it is available at that stamp plus the push's computing time (stream time)."""
         now = time.perf_counter()
+        available = stamp_now + round(1e9 * (now - started))
         for pose in out.poses:
             stamp = pose.frame.stamp_ns
             run.poses[stamp] = PosePrediction(
                 pose.joints3d, pose.joints2d, int(pose.object_probs.argmax())
             )
             run.latencies_ms.append(1000 * (now - pushed_at.pop(stamp)))
+            run.pose_available_ns[stamp] = available
         run.action_scores += [(a.newest.stamp_ns, a.smoothed) for a in out.actions]
+        run.action_available_ns += [available] * len(out.actions)
 
     start = time.perf_counter()
     for topic, _, msg in read_messages(bag, [info.image_topic, CAMERA_INFO_TOPIC]):
@@ -58,10 +64,11 @@ def run_offline(
             raise BagError(f"{bag}: an image comes before any {CAMERA_INFO_TOPIC} message")
         rgb = compressed_msg_to_rgb(msg) if info.compressed else image_msg_to_rgb(msg)
         stamp = header_ns(msg)
-        pushed_at[stamp] = time.perf_counter()
-        collect(pipeline.push(rgb, stamp, intrinsics))
+        pushed_at[stamp] = started = time.perf_counter()
+        collect(pipeline.push(rgb, stamp, intrinsics), stamp, started)
         run.frames_sent += 1
-    collect(pipeline.flush())
+    if run.frames_sent:
+        collect(pipeline.flush(), stamp, time.perf_counter())
     run.wall_s = time.perf_counter() - start
     run.details["resets"] = pipeline.resets
     run.details["frames_processed"] = pipeline.frames_processed
