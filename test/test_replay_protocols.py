@@ -141,3 +141,20 @@ def test_an_action_counts_from_its_publication_and_must_stay_right() -> None:
     assert scores["frame_accuracy"] == pytest.approx((2 + 3) / 20)  # frames 3, 4 and 7, 8, 9
     assert scores["never_right"] == 1 and scores["delay_s"]["count"] == 1
     assert scores["delay_s"]["p50"] == pytest.approx(7e-9)
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_streaming_protocol_in_live_replay(setup) -> None:
+    """The node in its own process, each output scored when it arrived (on the bag's clock)."""
+    args = ["--protocol", "streaming", "--mode", "live", "--lags", "1", "--rate", "0.5"]
+    report = replay(setup, "streaming_live", *args)
+    assert report["mode"] == "live" and report["figures"] == ["streaming.png"]
+    assert [row["run"] for row in report["table"]] == ["segment", "sliding lag 1"]
+    for run in report["runs"]:
+        assert run["pose_latency_ms"]["count"] == run["poses"] > 0
+        assert run["pose_latency_ms"]["p50"] > 0
+        assert run["online_action"]["frames"] == run["frames_in_bag"]
+    sliding = report["table"][1]
+    assert sliding["pose_latency_ms_p50"] >= 1000 / 15 - 1  # one frame of look-ahead at least
