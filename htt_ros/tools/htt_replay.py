@@ -105,7 +105,7 @@ def _lags(text: str) -> list[int]:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--lags takes comma-separated integers such as 0,4,8,15, got {text!r}"
+            f"comma-separated integers such as 0,4,8,15, got {text!r}"
         ) from None
 
 
