@@ -76,19 +76,33 @@ def play(model: Path, scenes: Path, params=(), remaps=(), camera=()) -> tuple[di
             executor.add_node(recorder)
             spinner = threading.Thread(target=executor.spin, daemon=True)
             spinner.start()
-            time.sleep(1.0)
+            deadline = time.monotonic() + 60  # the recorder sees the node's publisher first
+            while not recorder.count_publishers("/hands") and time.monotonic() < deadline:
+                time.sleep(0.05)
             played = subprocess.run(
                 [sys.executable, str(FIXTURES / "scene_camera.py"), str(scenes), *camera],
                 capture_output=True,
                 text=True,
                 timeout=400,
             )
+            wait_for_last_poses(poses)
             executor.shutdown()
             spinner.join(5)
     finally:
         output = interrupt(node, timeout=30)
     assert node.returncode in (0, -2), output
     return poses, output, played.stdout + played.stderr
+
+
+def wait_for_last_poses(poses: dict, quiet_s: float = 1.0, timeout_s: float = 20.0) -> None:
+    """The camera is done: wait until the node's last poses have arrived (no new pose for
+    ``quiet_s``), so a pose still being inferred or in flight is not missed."""
+    deadline = time.monotonic() + timeout_s
+    count, changed = len(poses), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - changed < quiet_s:
+        time.sleep(0.05)
+        if len(poses) != count:
+            count, changed = len(poses), time.monotonic()
 
 
 def joints(msg: HandPoses) -> tuple[np.ndarray, np.ndarray]:
