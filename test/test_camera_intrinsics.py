@@ -1,6 +1,8 @@
 """Which intrinsics a frame gets: camera_info (ROI, binning, P, undistortion), scaled
 camera_info, waiting, or the default."""
 
+import threading
+
 import numpy as np
 import pytest
 from camera_scenes import DISTORTIONS, distort_points, original, through_lens
@@ -135,3 +137,23 @@ def test_undistortion_makes_a_frame_just_large_enough_for_the_decoding_frame() -
     assert undistorted.shape == (270, 480, 3)
     # The principal point of the small frame maps back to the raw one.
     np.testing.assert_allclose(got.undistort.to_raw(np.array([[240.0, 135.0]])), [[640, 360]])
+
+
+def _stamped(stamp_s: int, fx: float) -> CameraInfo:
+    info = CameraInfo(width=640, height=480, k=[fx, 0.0, 320.0, 0.0, fx, 240.0, 0.0, 0.0, 1.0])
+    info.header.stamp.sec = stamp_s
+    return info
+
+
+def test_an_image_waits_for_the_camera_info_of_its_own_stamp() -> None:
+    """Once the camera stamps camera_info as its images, an image that overtook its
+    camera_info is decoded with that camera_info, not the previous camera's."""
+    intrinsics = source()
+    intrinsics.update(_stamped(1, 500.0))
+    intrinsics.wait_for(1_000_000_000)  # the camera pairs them: later images may wait
+    late = threading.Timer(0.05, intrinsics.update, [_stamped(2, 900.0)])
+    late.start()
+    intrinsics.wait_for(2_000_000_000)
+    answer = intrinsics.for_image(640, 480, 0.0, 0.0, 0.0, "none")  # before the timer's join
+    late.join()
+    assert answer.k[0, 0] == 900.0

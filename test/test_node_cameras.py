@@ -129,13 +129,13 @@ def test_other_aspect_ratios_a_lens_and_bad_camera_info_give_the_same_hands(
         ref3d, ref2d = joints(poses[0, frame])
         got3d, got2d = joints(msg)
         if run in (1, 2, 3):  # canvases: same 3D joints, 2D shifted by the frame's offset
-            assert np.abs(got3d - ref3d).max() * 1000 < 1.0, runs[run].name
+            assert np.abs(got3d - ref3d).max() * 1000 < 1.0, (runs[run].name, frame)
             assert np.abs(got2d - (ref2d + runs[run].offset)).max() < 0.5, runs[run].name
         elif run == 4:  # the lens: undistorted, and the 2D joints back in the raw image
             lens = runs[4]
             raw2d = distort_points(ref2d, lens.k, lens.d, lens.model)
             error = np.abs(got3d - ref3d).max() * 1000, np.abs(got2d - raw2d).max()
-            assert error[0] < LENS_3D_MM and error[1] < LENS_2D_PX
+            assert error[0] < LENS_3D_MM and error[1] < LENS_2D_PX, (frame, error)
         elif run == 5:  # distortion it cannot undo and an ROI outside: reported, K used
             assert np.abs(got3d - ref3d).max() < 1e-5 and np.abs(got2d - ref2d).max() < 1e-3
     assert log.count("rectification auto chose 'raw' because it has plumb_bob") == 1, log

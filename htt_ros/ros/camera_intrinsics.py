@@ -16,6 +16,8 @@ image_geometry's conventions:
   for zero distortion, ``rectified`` for a topic whose name says ``rect``, else ``raw``.
 """
 
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,7 +90,15 @@ class IntrinsicsSource:
     Without a valid camera_info the frame waits, unless ``default_hfov_deg`` > 0 and
     ``timeout_s`` has passed since the first such frame: then an ideal camera of that field of
     view is assumed.
+
+    Like image_transport's camera subscriber, a camera that stamps each camera_info as its image
+    is paired by stamp: once a camera_info has matched an image's stamp, :meth:`wait_for` lets
+    an image that arrived before its own camera_info wait for it (up to MATCH_WAIT_S; in the
+    node tests the first camera_infos after a change of camera came up to about 1 s late), so
+    the first frames after a change of lens are not decoded with the previous calibration.
     """
+
+    MATCH_WAIT_S = 2.0
 
     def __init__(self, info_topic: str, image_topic: str) -> None:
         self.info_topic, self.image_topic = info_topic, image_topic
@@ -96,9 +106,27 @@ class IntrinsicsSource:
         self._waiting_since: float | None = None
         self._cache: tuple[tuple, Intrinsics] | None = None
         self._said: set[str] = set()
+        self._arrived = threading.Condition()
+        self._stamps: deque[int] = deque(maxlen=30)  # stamps of the latest camera_infos
+        self._image_stamps: deque[int] = deque(maxlen=30)  # and of the latest images
+        self._paired = False  # a camera_info has carried an image's stamp
 
     def update(self, info: CameraInfo) -> None:
-        self.info = info
+        stamp = info.header.stamp.sec * 1_000_000_000 + info.header.stamp.nanosec
+        with self._arrived:
+            self.info = info
+            self._stamps.append(stamp)
+            self._paired = self._paired or stamp in self._image_stamps
+            self._arrived.notify_all()
+
+    def wait_for(self, stamp_ns: int) -> None:
+        """Wait up to MATCH_WAIT_S for the camera_info of the image stamped ``stamp_ns``, once
+        this camera has been seen to stamp them alike; return at once otherwise."""
+        with self._arrived:
+            self._image_stamps.append(stamp_ns)
+            self._paired = self._paired or stamp_ns in self._stamps
+            if self._paired:
+                self._arrived.wait_for(lambda: stamp_ns in self._stamps, self.MATCH_WAIT_S)
 
     def for_image(
         self,

@@ -429,6 +429,7 @@ class HttNode(LifecycleNodeMixin, Node):
 
     def _infer(self, msg, rgb: np.ndarray, received: float) -> None:
         height, width = rgb.shape[:2]
+        self.intrinsics.wait_for(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
         answer = self.intrinsics.for_image(
             width,
             height,
