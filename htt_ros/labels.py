@@ -1,10 +1,14 @@
 """Label sets: action names (with their verb/noun split), object names and the joint count.
 
-The FPHA and H2O lists below are recalled from the data sets' published label files
-(FPHA ``action_object_info.txt``, H2O ``action_labels``), not read from them; index order is the
-one HTT trains with (FPHA: the file's 1-based index minus one; H2O: label minus one, background
-removed). Use :meth:`LabelSet.from_file` to override them with a JSON file of the same fields as
-:meth:`LabelSet.to_dict`. This module uses the standard library only.
+Sources. FPHA: the 45 action names and their order follow FPHA's ``action_object_info.txt``
+(Garcia-Hernando et al., CVPR 2018) as public FPHA loaders list it, checked once; the index is
+the file's 1-based index minus one, and objects are numbered in order of first appearance in
+that file, as the authors' ``datasets/fhbutils.py`` (fylwen/HTT) numbers them. The object named
+for each action is recalled from that file, not yet checked against it (the FPHA reader takes
+the names from a data set folder's own file). H2O: the names of H2O's ``action_labels`` (Kwon
+et al., ICCV 2021), label minus one, background removed. :meth:`LabelSet.from_file` overrides
+them with a JSON file of the same fields as :meth:`LabelSet.to_dict`. This module uses the
+standard library only.
 """
 
 from __future__ import annotations

@@ -167,3 +167,16 @@ def test_cli_reports_a_wrong_dataset(exported, tmp_path, capsys):
     checkpoint, _ = exported["h2o"]
     assert main([str(checkpoint), str(tmp_path / "out"), "--dataset", "fpha"]) == 2
     assert "--dataset h2o" in capsys.readouterr().err
+
+
+def test_card_frame_rate_and_code_revision_come_from_the_checkpoint(tmp_path):
+    """A model trained on every frame (spacing 1) of a 30 Hz camera is a 30 Hz model, and the
+    card names the code revision that trained it."""
+    net = HTT(HTTConfig.for_dataset("fpha", clip_length=16), labels=FPHA)
+    extra = {"config": {"data": {"spacing": 1}}, "git": "0123abcd"}
+    save_checkpoint(tmp_path / "every_frame.pth", net, extra=extra)
+    args = [str(tmp_path / "every_frame.pth"), str(tmp_path / "model"), "--input-size", "64", "36"]
+    assert main(args) == 0
+    card = ModelCard.load(tmp_path / "model")
+    assert card.frame_rate_hz == 30.0
+    assert card.provenance["checkpoint_code_revision"] == "0123abcd"

@@ -139,6 +139,57 @@ def test_partial_segment_is_flushed_on_reset_as_the_authors_pad(folder, net) -> 
     )
 
 
+@pytest.mark.parametrize("lag", [0, 2])
+def test_sliding_warm_up_pads_after_the_real_frames_as_the_authors_do(folder, net, lag) -> None:
+    """After a reset, frame k's pose comes from P over frames 0..k at positions 0..k with the
+    masked padding after them (not the newest at position t-1)."""
+    model = load_model(folder)
+    t = model.card.window
+    config = StreamingConfig(mode="sliding", lag=lag, rate_hz=0.0)
+    pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    frames = camera_frames(t - 4, CAMERA_SIZE, seed=4)
+    poses, _, _ = run(pipeline, frames, stamps_30hz(len(frames)))
+    images, k_frame = network_inputs(frames)
+    for k in (0, 3, len(frames) - 1 - lag):
+        newest = k + lag
+        padded = torch.cat(
+            [images[: newest + 1], images[newest : newest + 1].expand(t - 1 - newest, -1, -1, -1)]
+        )
+        ref = net.forward_clip(
+            padded,
+            torch.from_numpy(np.repeat(k_frame[None], t, 0)).float(),
+            torch.arange(t) <= newest,
+        )
+        assert poses[k].window_frames == newest + 1 and poses[k].lag_frames == lag
+        np.testing.assert_allclose(poses[k].joints3d, ref["joints3d"][k].numpy(), atol=TOL)
+
+
+def test_frames_with_one_stamp_are_told_apart(folder) -> None:
+    """Two frames with the same stamp (a camera repeating a stamp) are two frames."""
+    model = load_model(folder)
+    config = StreamingConfig(mode="sliding", lag=1, rate_hz=0.0)
+    pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    frames = camera_frames(4, CAMERA_SIZE, seed=5)
+    stamps = stamps_30hz(4)
+    stamps[1] = stamps[0]
+    poses, _, _ = run(pipeline, frames, stamps)
+    poses += pipeline.flush().poses
+    assert [p.frame.tag for p in poses] == stamps
+
+
+def test_end_of_stream_classifies_the_tokens_no_action_run_saw(folder) -> None:
+    model = load_model(folder)
+    config = StreamingConfig(mode="sliding", action_stride=8, rate_hz=0.0)
+    pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    frames = camera_frames(11, CAMERA_SIZE, seed=6)
+    stamps = stamps_30hz(11)
+    _, actions, _ = run(pipeline, frames, stamps)
+    assert [a.newest.tag for a in actions] == [stamps[7]]
+    last = pipeline.flush().actions
+    assert [(a.newest.tag, a.window_frames) for a in last] == [(stamps[10], 11)]
+    assert pipeline.flush().actions == []  # nothing left to classify
+
+
 def test_resets_and_smoothing(folder) -> None:
     model = load_model(folder)
     config = StreamingConfig(mode="sliding", action_stride=4, action_smoothing=3, max_gap_s=0.5)
@@ -153,9 +204,11 @@ def test_resets_and_smoothing(folder) -> None:
     after = [p for p in poses if p.frame.tag >= stamps[30]]
     assert after[0].window_frames == 1 and not after[0].complete_window
     assert [p.window_frames for p in after[:3]] == [1, 2, 3]
-    # 15 frames processed before the gap -> actions every 4 tokens; smoothing restarts after
+    # 15 frames processed before the gap -> actions every 4 tokens, then one more at the reset
+    # on the 3 tokens no run classified; smoothing restarts after
     before = [a for a in actions if a.newest.tag < stamps[30]]
-    assert len(before) == 15 // 4
+    assert len(before) == 15 // 4 + 1
+    assert before[-1].newest.tag == stamps[28] and before[-1].window_frames == 15
     np.testing.assert_allclose(before[2].smoothed, np.mean([a.probs for a in before[:3]], 0))
     first_after = next(a for a in actions if a.newest.tag >= stamps[30])
     np.testing.assert_allclose(first_after.smoothed, first_after.probs)

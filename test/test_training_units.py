@@ -168,6 +168,24 @@ def test_augmentation_moves_image_joints_and_intrinsics_together(size) -> None:
     assert moved >= 4
 
 
+def test_augmentation_translates_last_as_the_authors_do() -> None:
+    """Blur and colour come before the translation: the border the shift uncovers is black
+    (a contrast change applied after the shift would grey it)."""
+    images = torch.full((2, 3, 36, 64), 200, dtype=torch.uint8)
+    cfg = AugmentSection(translate=0.2, blur_radius=0.5, contrast=0.5, hue=0, saturation=0)
+    for seed in range(5):
+        out, j2d, _ = augment_clip(
+            images, np.zeros((2, 21, 2)), INTRINSICS, cfg, np.random.default_rng(seed)
+        )
+        dx = round(float(j2d[0, 0, 0]) * 64 / IMAGE_SIZE[0])
+        if dx:
+            border = out[..., :dx] if dx > 0 else out[..., dx:]
+            assert float(border.abs().max()) == 0.0
+            assert float(out[..., 18, 32].min()) > 0.1  # the image itself keeps its colour
+            return
+    raise AssertionError("no seed shifted the clip in x")
+
+
 def test_augmentation_is_deterministic_per_generator_and_keeps_range() -> None:
     images = torch.randint(0, 256, (4, 3, 36, 64), dtype=torch.uint8)
     joints2d = np.zeros((4, 21, 2))

@@ -1,14 +1,14 @@
-"""The authors' training augmentation of a clip (fylwen/HTT, datasets/seqset_htt.py), with
-torchvision's functional ops.
+"""The authors' training augmentation of a clip, with torchvision's functional ops.
 
-In the authors' order:
-1. translation, sampled once per clip: up to ``translate * W`` px (48 px at 480x270) in x and y,
-   whole pixels, nearest-neighbour warp with black fill; the same shift moves the 2D joints and
-   left-multiplies the intrinsics (the principal point moves), both in the 480x270 decoding
-   frame whatever the image size; 3D joints are unchanged;
-2. Gaussian blur of radius (standard deviation) U(0, 1) * ``blur_radius``, drawn per frame;
-3. colour jitter: brightness, contrast, saturation U(1 - x, 1 + x) and hue U(-x, x) drawn once
-   per clip, applied in an order reshuffled for every frame.
+In the authors' order (fylwen/HTT datasets/seqset_htt.py, colour ops of libyana v0.2.0):
+1. Gaussian blur of radius (standard deviation) U(0, 1) * ``blur_radius``, drawn per frame;
+2. colour jitter: brightness, contrast, saturation U(1 - x, 1 + x) and hue U(-x, x) drawn once
+   per clip, applied in an order reshuffled for every frame;
+3. translation, sampled once per clip: up to ``translate * W`` px (48 px at 480x270) in x and y,
+   whole pixels, nearest-neighbour warp with black fill (the border the shift uncovers stays
+   black, as colour comes first); the same shift moves the 2D joints and left-multiplies the
+   intrinsics (the principal point moves), both in the 480x270 decoding frame whatever the
+   image size; 3D joints are unchanged.
 
 Pixel ranges are the authors' at 480x270 and scale with the network image (a 128x72 image is
 shifted up to 12.8 px and blurred up to radius 0.13 px), so a reduced-resolution run sees the
@@ -60,17 +60,6 @@ def augment_clip(
     radii = rng.uniform(0.0, 1.0, T) * cfg.blur_radius * scale
     orders = [rng.permutation(4) for _ in range(T)]
 
-    images = TF.affine(
-        images,
-        angle=0.0,
-        translate=[dx, dy],
-        scale=1.0,
-        shear=[0.0, 0.0],
-        interpolation=InterpolationMode.NEAREST,
-        fill=0,
-    )
-    dx_frame, dy_frame = dx * IMAGE_SIZE[0] / width, dy * IMAGE_SIZE[1] / height
-    shift = np.array([[1.0, 0.0, dx_frame], [0.0, 1.0, dy_frame], [0.0, 0.0, 1.0]])
     colour: list[Callable[[torch.Tensor], torch.Tensor]] = [
         lambda x: TF.adjust_brightness(x, brightness),
         lambda x: TF.adjust_contrast(x, contrast),
@@ -84,6 +73,17 @@ def augment_clip(
         for op in orders[i]:
             frame = colour[op](frame)
         out[i] = frame
+    out = TF.affine(
+        out,
+        angle=0.0,
+        translate=[dx, dy],
+        scale=1.0,
+        shear=[0.0, 0.0],
+        interpolation=InterpolationMode.NEAREST,
+        fill=0.0,
+    )
+    dx_frame, dy_frame = dx * IMAGE_SIZE[0] / width, dy * IMAGE_SIZE[1] / height
+    shift = np.array([[1.0, 0.0, dx_frame], [0.0, 1.0, dy_frame], [0.0, 0.0, 1.0]])
     return out, joints2d + np.array([dx_frame, dy_frame]), shift @ intrinsics
 
 

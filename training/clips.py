@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from htt_ros.data import IMAGE_SIZE, DatasetError, SequenceDataset, load_fpha, load_h2o
+from htt_ros.geometry import POSE_FRAME
+from htt_ros.streaming.preprocess import to_network_input
 from training.augment import augment_clip
 from training.config import DATASETS, AugmentSection, ConfigError
 from training.distributed import DistInfo, shard
@@ -75,7 +76,9 @@ class ClipDataset(Dataset[dict[str, Any]]):
         data: a split read by ``load_fpha`` / ``load_h2o``.
         spec: clip geometry.
         train: training start rule (and augmentation if ``augment`` is given) or test rule.
-        image_size: network input (W, H); frames are resized from 480x270, targets are not.
+        image_size: network input (W, H); frames are resized from 480x270 by the streaming
+            pipeline's own :func:`~htt_ros.streaming.preprocess.to_network_input`, targets are
+            not.
         augment: augmentation ranges, or None for none (evaluation).
         seed: base seed of the augmentation.
     """
@@ -113,11 +116,11 @@ class ClipDataset(Dataset[dict[str, Any]]):
         seq = self.data.sequences[seq_index]
         frames, valid = clip_frames(start, seq.num_frames, self.spec)
         unique, inverse = np.unique(frames, return_inverse=True)  # padding repeats a frame
-        raw = torch.from_numpy(self.data.frames(seq_index, unique.tolist()))[inverse]
-        images = raw.permute(0, 3, 1, 2)  # [T, 3, 270, 480] uint8
-        if self.image_size != IMAGE_SIZE:
-            width, height = self.image_size
-            images = TF.resize(images, [height, width], antialias=True)
+        decoded = self.data.frames(seq_index, unique.tolist())  # [U, 270, 480, 3] uint8
+        resized = np.concatenate(
+            [to_network_input(f, self.image_size, POSE_FRAME)[0] for f in decoded]
+        )
+        images = torch.from_numpy(resized)[inverse].permute(0, 3, 1, 2)  # [T, 3, H, W] uint8
         intrinsics = seq.intrinsics  # [3, 3], like the 2D joints in the 480x270 frame
         joints2d = seq.joints2d[frames]  # [T, J, 2]
         if self.augment is not None:

@@ -139,8 +139,10 @@ class EvalResult:
         return {
             "pose": {name: m.to_dict() for name, m in self.pose.items()},
             "object_accuracy": self.object_accuracy,
-            "action_accuracy": self.action.accuracy,
-            "action_clip_accuracy": self.action.clip_accuracy,
+            "action": {  # the keys htt-replay's report uses too
+                "video_accuracy": self.action.accuracy,
+                "clip_accuracy": self.action.clip_accuracy,
+            },
             "num_clips": self.num_clips,
             "num_frames": self.num_frames,
             "num_videos": len(self.action.videos),

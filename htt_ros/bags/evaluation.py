@@ -39,6 +39,7 @@ from htt_ros.ros.hand_layout import HAND_COLOURS
 from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 from htt_ros.skeleton import BONES, JOINTS_PER_HAND, hands_for_joint_count
 
+SCORES_FROM = {"live": "Action.top_k", "paper": "clip probabilities"}  # else smoothed ones
 TRUTH_COLOUR = (40, 220, 60)  # RGB: ground truth skeletons in the frame strip
 STRIP_FRAMES = 6
 
@@ -58,11 +59,15 @@ class ReplayRun:
 
     ``action_scores`` are ``(newest frame stamp, (A,) scores)``; ``latencies_ms`` one per pose
     (image sent to pose received); ``dropped_frames`` images that never reached inference.
+    ``pose_available_ns`` (by pose stamp) and ``action_available_ns`` (one per action score)
+    say when, in the bag's time, each output was published (the streaming protocol's clock).
     """
 
     mode: str
     poses: dict[int, PosePrediction] = field(default_factory=dict)
     action_scores: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    pose_available_ns: dict[int, int] = field(default_factory=dict)
+    action_available_ns: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     frames_sent: int = 0
     wall_s: float = 0.0
@@ -127,7 +132,8 @@ def check_labels(truth: GroundTruth, card: ModelCard) -> None:
         )
 
 
-def _percentiles(values: list[float]) -> dict[str, float | int]:
+def percentiles(values: list[float]) -> dict[str, float | int]:
+    """Count, p50, p90, p99, max and mean of ``values`` (only the count when empty)."""
     if not values:
         return {"count": 0}
     p50, p90, p99 = np.percentile(values, [50, 90, 99]).tolist()
@@ -179,9 +185,9 @@ def evaluate(
         "video_accuracy": float(np.mean(np.equal(predictions, labels))) if labels else None,
         "predictions": predictions,
         "labels": labels,
-        "scores_from": "smoothed probabilities" if run.mode == "offline" else "Action.top_k",
+        "scores_from": SCORES_FROM.get(run.mode, "smoothed probabilities"),
     }
-    report["latency_ms"] = _percentiles(run.latencies_ms)
+    report["latency_ms"] = percentiles(run.latencies_ms)
     report["throughput"] = {
         "wall_s": run.wall_s,
         "frames_per_s": run.frames_sent / run.wall_s if run.wall_s else None,

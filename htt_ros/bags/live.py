@@ -4,8 +4,9 @@ A player node publishes ``/clock`` (the node runs with ``use_sim_time``) and the
 topics (the raw CDR from the bag, unchanged), and records what the node publishes under the
 ``/htt_replay`` namespace with the wall-clock time of receipt. End-to-end latency of a pose is
 its receipt time minus the publish time of the image with the same stamp (one machine, one
-monotonic clock). Dropped frames are the images the node received but never ran (its
-``frames_dropped_busy``) plus those that did not reach it.
+monotonic clock); the receipt time, mapped onto the bag's clock, is when the streaming
+protocol counts an output as published. Dropped frames are the images the node received but
+never ran (its ``frames_dropped_busy``) plus those that did not reach it.
 """
 
 import subprocess
@@ -56,6 +57,8 @@ class BagPlayer(Node):
         self.info_pub = self.create_publisher(CameraInfo, CAMERA_INFO_TOPIC, reliable)
         self.num_actions = num_actions
         self.sent_at: dict[int, float] = {}
+        self.pose_received: dict[int, float] = {}  # by stamp, monotonic receipt time
+        self.action_received: list[float] = []
         self.run = ReplayRun("live")
         self.last_output = time.monotonic()
         self.diagnostics: dict[str, str] = {}
@@ -76,6 +79,7 @@ class BagPlayer(Node):
         )
         if stamp in self.sent_at:
             self.run.latencies_ms.append(1000 * (now - self.sent_at[stamp]))
+        self.pose_received[stamp] = now
         self.last_output = now
 
     def action_callback(self, msg: Action) -> None:
@@ -84,6 +88,7 @@ class BagPlayer(Node):
             scores[entry.class_id] = entry.score
         self.run.action_scores.append((stamp_ns(msg), scores))
         self.last_output = time.monotonic()
+        self.action_received.append(self.last_output)
 
     def diagnostics_callback(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
@@ -145,12 +150,18 @@ def run_live(
             spinner = threading.Thread(target=executor.spin, daemon=True)
             spinner.start()
             try:
-                _play(player, process, bag, info, rate)
+                start, t0 = _play(player, process, bag, info, rate)
             finally:
                 executor.shutdown()
                 spinner.join(5)
             run = player.run
             run.details["node"] = player.diagnostics
+
+            def bag_time(received: float) -> int:  # the bag's clock as the node lived it
+                return t0 + round((received - start) * rate * 1e9)
+
+            run.pose_available_ns = {s: bag_time(r) for s, r in player.pose_received.items()}
+            run.action_available_ns = [bag_time(r) for r in player.action_received]
     finally:
         log = interrupt(process)
     diagnostics = run.details["node"]
@@ -163,7 +174,8 @@ def run_live(
 
 def _play(
     player: BagPlayer, process: subprocess.Popen, bag: Path, info: BagInfo, rate: float
-) -> None:
+) -> tuple[float, int]:
+    """Play the bag; returns when (monotonic s) its first message was due and its log time."""
     topics = [info.image_topic, CAMERA_INFO_TOPIC]
     messages = read_raw(bag, topics)
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -215,3 +227,4 @@ def _play(
         player.publish_clock(sim)
         time.sleep(CLOCK_PERIOD_S)
     run.wall_s = player.last_output - start
+    return start, t0

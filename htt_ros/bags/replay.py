@@ -2,7 +2,8 @@
 
 - ``--mode offline`` reads the bag and pushes every frame through the streaming pipeline in this
   process: deterministic, as fast as the backend allows; latency is the time from pushing a
-  frame to its pose coming out.
+  frame to its pose coming out. An output is available (in stream time) at the stamp of the
+  frame whose push produced it plus that push's computing time.
 - ``--mode live`` runs ``htt_node`` as its own process and plays the bag into it at the
   recorded timing (``--rate``), with /clock for ``use_sim_time`` (see :mod:`htt_ros.bags.live`).
 
@@ -47,8 +48,11 @@ def run_offline(
     camera = IntrinsicsSource(CAMERA_INFO_TOPIC, info.image_topic)
     undistorted: dict[int, Undistortion] = {}  # stamp -> how its frame was undistorted
 
-    def collect(out: StepOutput) -> None:
+    def collect(out: StepOutput, stamp_now: int, started: float) -> None:
+        """``out`` came from the push of the frame stamped ``stamp_now`` begun at ``started``:
+        it is available at that stamp plus the push's computing time (stream time)."""
         now = time.perf_counter()
+        available = stamp_now + round(1e9 * (now - started))
         for pose in out.poses:
             stamp = pose.frame.stamp_ns
             joints2d = pose.joints2d
@@ -58,7 +62,9 @@ def run_offline(
                 pose.joints3d, joints2d.astype(np.float32), int(pose.object_probs.argmax())
             )
             run.latencies_ms.append(1000 * (now - pushed_at.pop(stamp)))
+            run.pose_available_ns[stamp] = available
         run.action_scores += [(a.newest.stamp_ns, a.smoothed) for a in out.actions]
+        run.action_available_ns += [available] * len(out.actions)
 
     start = time.perf_counter()
     for topic, _, msg in read_messages(bag, [info.image_topic, CAMERA_INFO_TOPIC]):
@@ -72,13 +78,14 @@ def run_offline(
         if answer.k is None:
             raise BagError(f"{bag}: an image comes before any valid {CAMERA_INFO_TOPIC} message")
         stamp = header_ns(msg)
-        pushed_at[stamp] = time.perf_counter()
+        pushed_at[stamp] = started = time.perf_counter()
         if answer.undistort is not None:
             undistorted[stamp] = answer.undistort
             rgb = answer.undistort.image(rgb)
-        collect(pipeline.push(rgb, stamp, answer.k))
+        collect(pipeline.push(rgb, stamp, answer.k), stamp, started)
         run.frames_sent += 1
-    collect(pipeline.flush())
+    if run.frames_sent:
+        collect(pipeline.flush(), stamp, time.perf_counter())
     run.wall_s = time.perf_counter() - start
     run.details["resets"] = pipeline.resets
     run.details["frames_processed"] = pipeline.frames_processed

@@ -12,8 +12,12 @@ block P:
 
 Block A runs every ``action_stride`` tokens over the last T, and the action probabilities are
 averaged over the last ``action_smoothing`` runs, as the paper sums them over a video's clips.
-Partial windows follow the authors' padding: real frames first, the last one repeated after
-them and masked out; P never sees a fully masked window.
+At the end of a stream (:meth:`flush`, also at a reset) A runs once more on the tokens that no
+run has classified yet. Partial windows follow the authors' padding: real frames first, the
+last one repeated after them and masked out; P never sees a fully masked window. In sliding
+mode that holds for the first t-1 frames after a reset too: the newest frame sits last among
+the real frames, not at position t-1 (the layout the network trained on; its feature is computed
+first, so those frames go through the ResNet twice).
 """
 
 from collections import deque
@@ -48,7 +52,7 @@ class StreamingConfig:
     fit: str = "crop"
 
 
-@dataclass
+@dataclass(eq=False)  # frames compare by identity: two frames may share a stamp
 class _Frame:
     ref: FrameRef
     image: np.ndarray  # (1, H, W, 3) uint8 network input
@@ -139,7 +143,8 @@ class StreamingPipeline:
         return out
 
     def flush(self) -> StepOutput:
-        """Emit what is still pending: a partial segment, or the frames awaiting look-ahead."""
+        """Emit what is still pending: a partial segment or the frames awaiting look-ahead, then
+        the action of the tokens no A run has seen yet."""
         out = StepOutput()
         if self.config.mode == "segment" and self._frames:
             self._emit_window(self._run_padded(list(self._frames)), out)
@@ -150,6 +155,8 @@ class StreamingPipeline:
                 p = window.frames.index(frame)
                 self._emit_pose(window, p, len(window.frames) - 1 - p, out)
             self._pending.clear()
+        if self._tokens_since_action:
+            out.actions.append(self._run_action())
         return out
 
     # -- P ---------------------------------------------------------------------------------
@@ -168,9 +175,9 @@ class StreamingPipeline:
         frame.feature = self._run(frame.image, prev, valid)[0][0]
 
     def _run_padded(self, frames: list[_Frame]) -> _Window:
-        """P over a partial segment of ``frames`` (1 to t-1) laid out as the authors pad: real
-        frames at positions 0..k-1, the last one repeated after them and masked; its image goes
-        through the ResNet again in the last position."""
+        """P over a partial window of ``frames`` (1 to t-1, features computed) laid out as the
+        authors pad: real frames at positions 0..k-1, the last one repeated after them and
+        masked; its image goes through the ResNet again in the last position."""
         k = len(frames)
         prev = np.stack([f.feature for f in frames] + [frames[-1].feature] * (self.t - 1 - k))
         valid = np.arange(self.t) < k
@@ -199,17 +206,15 @@ class StreamingPipeline:
 
     def _push_sliding(self, frame: _Frame, out: StepOutput) -> None:
         used = list(self._frames)[-(self.t - 1) :]  # the previous frames in this window
-        if used:
-            real = [f.feature for f in used]
-        else:  # the first frame after a reset: position 0 holds a masked copy of it
+        if len(used) < self.t - 1:  # warm-up: real frames first, the newest last among them
             self._compute_feature(frame)
-            real = [frame.feature]
-        prev = np.stack(real + [real[-1]] * (self.t - 1 - len(real)))
-        valid = np.append(np.arange(self.t - 1) < len(used), True)
-        feature, *heads = self._run(frame.image, prev, valid)
-        frame.feature = feature[0]
+            window = self._run_padded([*used, frame])
+        else:
+            prev = np.stack([f.feature for f in used])
+            feature, *heads = self._run(frame.image, prev, np.ones(self.t, bool))
+            frame.feature = feature[0]
+            window = _Window([*used, frame], list(range(self.t)), *heads)
         self._frames.append(frame)
-        window = _Window([*used, frame], [*range(len(used)), self.t - 1], *heads)
         self._last_window = window
         self._pending.append(frame)
         if len(self._pending) > self.config.lag:

@@ -54,7 +54,8 @@ class View:
 
     def network_input(self, rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """``(1, H', W', 3)`` uint8 network input of ``size`` ``(W', H')`` from this view of
-        ``rgb`` (bilinear, as the authors resized their data)."""
+        ``rgb``: pixel-area averaging when shrinking (no aliasing at reduced training
+        resolutions), bilinear when enlarging."""
         height, width = rgb.shape[:2]
         top, left = max(-self.y0, 0), max(-self.x0, 0)
         bottom = max(self.y0 + self.height - height, 0)
@@ -66,7 +67,9 @@ class View:
                 view, top, bottom, left, right, cv2.BORDER_CONSTANT, value=PAD_RGB
             )
         if view.shape[1::-1] != size:
-            view = cv2.resize(view, size, interpolation=cv2.INTER_LINEAR)
+            shrink = size[0] < view.shape[1] or size[1] < view.shape[0]
+            interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            view = cv2.resize(view, size, interpolation=interpolation)
         return np.ascontiguousarray(view)[None]
 
 
@@ -88,7 +91,9 @@ def fit_view(image_size: tuple[int, int], frame: tuple[int, int], fit: str = "cr
 def to_network_input(
     rgb: np.ndarray, size: tuple[int, int], frame: tuple[int, int], fit: str = "crop"
 ) -> tuple[np.ndarray, View]:
-    """The network input of an RGB frame and the view it shows.
+    """The network input of an RGB frame and the view it shows: the one preprocessing of
+    training, evaluation and the robot (``training.clips`` calls it too), so the three see the
+    same pixels.
 
     Args:
         rgb: ``(H, W, 3)`` uint8 RGB frame of any size.

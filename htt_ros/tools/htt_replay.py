@@ -3,12 +3,27 @@
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from htt_ros.bags.bag_io import bag_info
-from htt_ros.bags.evaluation import check_labels, evaluate, read_ground_truth, write_report
+from htt_ros.bags.bag_io import BagInfo, bag_info
+from htt_ros.bags.evaluation import (
+    GroundTruth,
+    ReplayRun,
+    check_labels,
+    evaluate,
+    read_ground_truth,
+    write_report,
+)
+from htt_ros.bags.paper_protocol import run_paper
 from htt_ros.bags.replay import DEFAULTS, run_offline
-from htt_ros.engines.loader import BACKENDS, load_model
+from htt_ros.bags.streaming_protocol import (
+    PROTOCOLS,
+    default_lags,
+    streaming_scores,
+    write_streaming_report,
+)
+from htt_ros.engines.loader import BACKENDS, LoadedModel, load_model
 from htt_ros.errors import UserError
 from htt_ros.ros.parameters import IMAGE_FITS, RECTIFICATIONS
 from htt_ros.streaming.pipeline import MODES, StreamingConfig
@@ -92,8 +107,33 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar="NAME:=VALUE",
         help="further node parameter for live mode (repeatable)",
     )
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default=None,
+        help="paper: the authors' offline test-time computation (both parities, aligned clips, "
+        "summed clip probabilities); streaming: segment and sliding at each of --lags, every "
+        "output scored when published, with a table and an accuracy/latency figure "
+        "(default: one run with the pipeline options below)",
+    )
+    parser.add_argument(
+        "--lags",
+        type=_lags,
+        default=None,
+        metavar="L,L,...",
+        help="sliding lags of --protocol streaming (default: 0, t/4, t/2 and t-1)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     return parser
+
+
+def _lags(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"comma-separated integers such as 0,4,8,15, got {text!r}"
+        ) from None
 
 
 @refuses_in_one_line
@@ -102,8 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if bad := [p for p in args.node_param if ":=" not in p]:
         parser.error(f"argument --node-param: expected NAME:=VALUE, got {bad[0]!r}")
+    if args.protocol == "paper" and args.mode == "live":
+        raise UserError(
+            "--protocol paper runs offline only (it needs the future of every window); "
+            "drop --mode live"
+        )
+    name = args.mode if args.protocol is None else f"{args.protocol}_{args.mode}"
     out = writable_folder(
-        args.out or args.bag.with_name(f"{args.bag.name}_report_{args.mode}"), "report"
+        args.out or args.bag.with_name(f"{args.bag.name}_report_{name}"), "report"
     )
     config = StreamingConfig(
         mode=args.stream_mode,
@@ -123,12 +169,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     truth = read_ground_truth(args.bag)
     model = load_model(args.model, args.backend, threads=args.threads)
-    if args.lag >= model.card.window:
+    window = model.card.window
+    if args.lag >= window:
         raise UserError(
-            f"--lag {args.lag} is beyond the model's pose window of {model.card.window} frames; "
-            f"pass --lag 0 to {model.card.window - 1}"
+            f"--lag {args.lag} is beyond the model's pose window of {window} frames; "
+            f"pass --lag 0 to {window - 1}"
         )
     check_labels(truth, model.card)
+    where = {"model": str(args.model), "bag": str(args.bag), "backend": args.backend}
+    if args.protocol == "paper":
+        run = run_paper(model, args.bag, info, truth)
+    elif args.protocol == "streaming":
+        lags = default_lags(window) if args.lags is None else args.lags
+        if bad := [lag for lag in lags if not 0 <= lag < window]:
+            raise UserError(
+                f"--lags {bad} outside [0, {window - 1}] (the model's window t={window}); "
+                f"give lags in that range"
+            )
+        configs = [replace(config, mode="segment", lag=0)]
+        configs += [replace(config, mode="sliding", lag=lag) for lag in lags]
+        runs = [replay(args, model, info, truth, c) for c in configs]
+        summary = write_streaming_report(out, runs, truth, where)
+    else:
+        run = replay(args, model, info, truth, config)
+    if args.protocol != "streaming":
+        report, curves = evaluate(run, truth, len(truth.action_names))
+        report |= where | {"protocol": args.protocol or "single"}
+        if args.protocol is None:
+            report |= streaming_scores(run, truth)
+        summary = write_report(out, report, curves, run, truth, args.bag, info.image_topic)
+    if not args.quiet:
+        print(summary)
+        print(f"report: {out}")
+    return 0
+
+
+def replay(
+    args: argparse.Namespace,
+    model: LoadedModel,
+    info: BagInfo,
+    truth: GroundTruth,
+    config: StreamingConfig,
+) -> ReplayRun:
+    """One replay of the bag through the pipeline (offline) or the node (live)."""
     if args.mode == "offline":
         run = run_offline(model, args.bag, info, config, args.rectification)
     else:
@@ -146,13 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             *args.node_param,
         ]
         run = run_live(args.model, args.bag, info, len(truth.action_names), args.rate, params)
-    report, curves = evaluate(run, truth, len(truth.action_names))
-    report |= {"model": str(args.model), "bag": str(args.bag), "backend": args.backend}
-    summary = write_report(out, report, curves, run, truth, args.bag, info.image_topic)
-    if not args.quiet:
-        print(summary)
-        print(f"report: {out}")
-    return 0
+    run.details |= {"stream_mode": config.mode, "lag": config.lag}
+    return run
 
 
 if __name__ == "__main__":

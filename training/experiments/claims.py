@@ -113,8 +113,8 @@ def run_setting(setting: Setting, data: Path, out: Path, extra: list[str]) -> di
         "mepe_mm": report["summary"]["joints3d/mepe_mm"],
         "mepe_ra_mm": report["summary"]["joints3d_cent/mepe_mm"],
         "object_accuracy": report["object_accuracy"],
-        "action_accuracy": report["action_accuracy"],
-        "action_clip_accuracy": report["action_clip_accuracy"],
+        "action_accuracy": report["action"]["video_accuracy"],
+        "action_clip_accuracy": report["action"]["clip_accuracy"],
         "num_videos": report["num_videos"],
         "baseline_mepe_mm": report["baseline_mean_pose"]["joints3d"]["mepe_mm"],
     }
