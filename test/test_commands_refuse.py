@@ -76,6 +76,7 @@ MISTAKES = [
     ("htt-bench", "{model} --json {file}/bench.json", "is a file, not a folder"),
     ("htt-build-engines", "{bag}", "is not a model folder"),
     ("htt-camera-demo", "--model {empty} --seconds 1", "is not a model folder"),
+    ("htt-export", "{file} {root}/e1 --input-size 16 9", "is below 32x18 pixels"),
     ("htt-make-bag", "{file}/a/bag --layout synthetic-fpha --quiet", "is a file, not a folder"),
     ("htt-make-bag", "{bag} --layout synthetic-fpha --quiet", "already exists"),
     ("htt-make-bag", "{empty} {root}/new_bag --layout fpha --quiet", "missing"),

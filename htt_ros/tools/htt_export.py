@@ -18,6 +18,8 @@ from htt_ros.export.release_archive import extract_checkpoint, is_release_archiv
 from htt_ros.model_card import ModelCard
 from htt_ros.tools.cli import refuses_in_one_line
 
+MIN_INPUT_SIZE = (32, 18)  # (W, H): the smallest 16:9 input the training configs use
+
 
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -71,8 +73,11 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     width, height = args.input_size
-    if width < 32 or height < 32:
-        raise UserError(f"input size {width}x{height} is below 32x32 pixels; pass a larger one")
+    if width < MIN_INPUT_SIZE[0] or height < MIN_INPUT_SIZE[1]:
+        raise UserError(
+            f"input size {width}x{height} is below {MIN_INPUT_SIZE[0]}x{MIN_INPUT_SIZE[1]} "
+            "pixels; pass a larger one"
+        )
     try:
         with tempfile.TemporaryDirectory(prefix="htt_export_") as workdir:
             card = _export(args, (width, height), Path(workdir))
