@@ -62,8 +62,10 @@ def test_htt_bench_node_writes_the_numbers_and_the_plot(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "htt_ros.tools.htt_bench", str(model), "--node"]
     command += ["--duration", "5", "--warmup", "1", "--camera-size", "224", "128"]
     command += ["--peak", "8", "12", "--peak-duration", "3", "--json", str(out)]
+    command += ["--node-param", "action_stride:=4"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=540)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "remap" not in done.stderr  # the node's parameter is not an argument for rcl here
     assert "latency ms: p50" in done.stdout and "peak throughput" in done.stdout
     node = json.loads(out.read_text())["node"]
     latency = node["latency_ms"]
@@ -72,6 +74,7 @@ def test_htt_bench_node_writes_the_numbers_and_the_plot(tmp_path: Path) -> None:
     frames = node["frames"]
     assert frames["processed"] > 0 and 0 < frames["expected"] < frames["sent"]  # 15 of 30 Hz
     assert node["processed_hz"] > 0 and node["model_rate_hz"] == 15.0
+    assert node["node_parameters"] == ["action_stride:=4"]
     assert node["backend"] == "onnxruntime" and node["precision"] == "fp32"
     assert node["cpu_percent"] > 0 and node["rss_mb"]["start"] > 10
     assert isinstance(node["rss_growth_mb"], float)

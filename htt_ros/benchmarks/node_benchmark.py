@@ -265,7 +265,7 @@ class NodeBenchmark:
         load_before = os.getloadavg()
         self.start_node()
         try:
-            with rclpy.init():
+            with rclpy.init(args=["htt-bench"]):  # not sys.argv: NAME:=VALUE is a remap to rcl
                 self.consumer = Consumer()
                 executor = SingleThreadedExecutor()
                 executor.add_node(self.consumer)
