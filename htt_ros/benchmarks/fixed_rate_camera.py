@@ -1,10 +1,10 @@
 """The node benchmark's camera, a process of its own, publishing as a camera driver does.
 
     python -m htt_ros.benchmarks.fixed_rate_camera RATE_HZ SECONDS STAMPS_NPY \
-        [--size W H] [--layout fpha|h2o] [--ros-args ...]
+        [--size W H] [--layout fpha|h2o] [--qos sensor_data|reliable] [--ros-args ...]
 
-Publishes ``image`` (rgb8) and ``camera_info`` with sensor-data QoS at a fixed rate on an
-absolute schedule (a late frame does not shift the ones after it), each stamped with the clock
+Publishes ``image`` (rgb8) and ``camera_info`` (sensor-data QoS, or reliable) at a fixed rate on
+an absolute schedule (a late frame does not shift the ones after it), each stamped with the clock
 when it is published. It starts once something subscribes to ``image`` (the node, once active),
 runs for SECONDS and then writes the stamps it sent (int64 nanoseconds) to STAMPS_NPY. The frames
 are a short loop of rendered synthetic hands, turned into messages once, so the camera costs
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import rclpy
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
@@ -31,6 +31,10 @@ from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
 LOOP_FRAMES = 16
 SUBSCRIBER_TIMEOUT_S = 120.0
 FRAME_ID = "bench_camera_optical_frame"
+QOS = {
+    "sensor_data": qos_profile_sensor_data,  # best effort, as most camera drivers publish
+    "reliable": QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE),
+}
 
 
 def messages(layout: str, size: tuple[int, int]) -> tuple[list[Image], CameraInfo]:
@@ -43,10 +47,10 @@ def messages(layout: str, size: tuple[int, int]) -> tuple[list[Image], CameraInf
     return images, camera_info_msg(k, size[0], size[1], header)
 
 
-def publish(node: Node, rate_hz: float, seconds: float, layout: str, size) -> list[int]:
+def publish(node: Node, rate_hz: float, seconds: float, layout: str, size, qos) -> list[int]:
     images, info = messages(layout, size)
-    image_pub = node.create_publisher(Image, "image", qos_profile_sensor_data)
-    info_pub = node.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+    image_pub = node.create_publisher(Image, "image", qos)
+    info_pub = node.create_publisher(CameraInfo, "camera_info", qos)
     deadline = time.monotonic() + SUBSCRIBER_TIMEOUT_S
     while image_pub.get_subscription_count() == 0:
         if time.monotonic() > deadline:
@@ -76,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stamps", type=Path)
     parser.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"))
     parser.add_argument("--layout", choices=("fpha", "h2o"), default="fpha")
+    parser.add_argument("--qos", choices=tuple(QOS), default="sensor_data")
     args = parser.parse_args(argv[: len(argv) - len(ros_args)])
     with rclpy.init(args=["camera", *ros_args]):
         node = Node("bench_camera")
-        stamps = publish(node, args.rate_hz, args.seconds, args.layout, tuple(args.size))
+        qos = QOS[args.qos]
+        stamps = publish(node, args.rate_hz, args.seconds, args.layout, tuple(args.size), qos)
         time.sleep(0.5)  # let the last frames leave before the participant goes
     np.save(args.stamps, np.array(stamps, np.int64))
     return 0

@@ -62,6 +62,7 @@ class Settings:
     duration_s: float
     warmup_s: float
     camera_size: tuple[int, int]
+    camera_qos: str = "sensor_data"  # or reliable: then the node subscribes reliable too
     node_params: list[str] = field(default_factory=list)
     peak_rates_hz: list[float] | None = None  # None: no peak search
     peak_duration_s: float = 10.0
@@ -153,6 +154,8 @@ class NodeBenchmark:
     def start_node(self) -> None:
         args = ["-r", f"__ns:={NAMESPACE}", "-p", f"model:={self.settings.model}"]
         args += ["-p", "diagnostics_period_s:=0.5"]
+        if self.settings.camera_qos == "reliable":
+            args += ["-p", "image_qos:=reliable"]  # a later --node-param may override it
         for param in self.settings.node_params:
             args += ["-p", param]
         with self.node_log.open("w") as log:
@@ -224,6 +227,7 @@ class NodeBenchmark:
                     *(sys.executable, "-m", "htt_ros.benchmarks.fixed_rate_camera"),
                     *(f"{rate_hz}", f"{seconds}", str(stamps)),
                     *("--size", f"{width}", f"{height}", "--layout", layout),
+                    *("--qos", self.settings.camera_qos),
                     *("--ros-args", "-r", f"__ns:={NAMESPACE}"),
                 ],
                 stdout=log,
@@ -283,7 +287,7 @@ class NodeBenchmark:
         finally:
             interrupt(self.node, timeout=30)
         result = {
-            "camera": {"rate_hz": s.rate_hz, "size": list(s.camera_size)},
+            "camera": {"rate_hz": s.rate_hz, "size": list(s.camera_size), "qos": s.camera_qos},
             "duration_s": s.duration_s,
             "warmup_s": s.warmup_s,
             "model_rate_hz": model_rate,

@@ -207,6 +207,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="seconds at the start of the run left out of the numbers (5)",
     )
     node.add_argument(
+        "--camera-qos",
+        choices=("sensor_data", "reliable"),
+        default="sensor_data",
+        help="the camera's QoS: sensor_data (best effort, as most drivers; default) or "
+        "reliable (the node then subscribes reliable too)",
+    )
+    node.add_argument(
         "--peak",
         type=positive_float,
         nargs="*",
@@ -254,6 +261,7 @@ def node_main(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         warmup_s=args.warmup,
         camera_size=tuple(args.camera_size),
+        camera_qos=args.camera_qos,
         node_params=args.node_param,
         peak_rates_hz=None if args.peak is None else sorted(args.peak or PEAK_RATES_HZ),
         peak_duration_s=args.peak_duration,
