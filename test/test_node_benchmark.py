@@ -60,7 +60,7 @@ def test_htt_bench_node_writes_the_numbers_and_the_plot(tmp_path: Path) -> None:
     model = export_small_model(tmp_path / "model")
     out = tmp_path / "bench.json"
     command = [sys.executable, "-m", "htt_ros.tools.htt_bench", str(model), "--node"]
-    command += ["--duration", "5", "--warmup", "1", "--camera-size", "224", "128"]
+    command += ["--duration", "6", "--warmup", "1", "--camera-size", "224", "128"]
     command += ["--peak", "8", "12", "--peak-duration", "3", "--json", str(out)]
     command += ["--node-param", "action_stride:=4"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=540)

@@ -13,7 +13,9 @@ measured, over the run after a warm-up:
   where processed = the frames whose pose reached the consumer. They are counted, not matched
   stamp by stamp: after a dropped frame the node's selector takes the next one instead.
 - the node process's CPU use (user + system, percent of one core) and resident memory (VmRSS)
-  sampled every SAMPLE_S; growth = the mean of the last 5 samples less that of the first 5.
+  sampled every SAMPLE_S; growth = the mean of the last 5 samples less that of the first 5,
+  counted once the node's histories are full (T frames of A at the model rate after the
+  warm-up: until then they grow by design).
 - peak throughput (``--peak``): the node set to take every frame (``model_rate_hz`` = the camera
   rate), camera rates stepped up; ``peak_input_hz`` is the highest with a drop fraction under
   PEAK_DROP_LIMIT. It measures what the node can process, not what the model needs.
@@ -212,8 +214,9 @@ class NodeBenchmark:
             time.sleep(0.05)
 
     def run_camera(self, rate_hz: float, seconds: float, model_rate_hz: float, warmup_s: float):
-        """One run: the camera at ``rate_hz`` for ``seconds``; returns its measurements, the
-        latencies (ms) and the node's usage samples of the measured window."""
+        """One run: the camera at ``rate_hz`` for ``seconds``; returns its measurements (node
+        usage included), the latencies (ms) and the node's usage samples of the measured
+        window."""
         stamps = self.workdir / f"stamps_{rate_hz:g}.npy"
         camera_log = self.workdir / "camera.log"
         self.fresh_status()
@@ -257,6 +260,8 @@ class NodeBenchmark:
         stats["node_counters"] = {key: after[key] - before[key] for key in after}
         start_s = sent[0] / NS_PER_S + warmup_s
         window = [s for s in samples if start_s <= s.t <= sent[-1] / NS_PER_S]
+        histories_full_s = start_s + self.card.clip_length / model_rate_hz
+        stats |= process_usage.summarize(window, memory_from=histories_full_s)
         return stats, latencies, window
 
     def run(self) -> tuple[dict, Series]:
@@ -294,7 +299,6 @@ class NodeBenchmark:
             "node_parameters": s.node_params,
             **self.loaded_as(),
             **stats,
-            **process_usage.summarize(usage),
             "peak_input_hz": None if peak is None else peak["peak_input_hz"],
             "peak": peak or "not searched: pass --peak",
         }
@@ -313,7 +317,7 @@ class NodeBenchmark:
         warmup = min(2.0, self.settings.peak_duration_s / 4)
         for rate in self.settings.peak_rates_hz:
             self.set_model_rate(rate)
-            stats, _, usage = self.run_camera(rate, self.settings.peak_duration_s, rate, warmup)
+            stats, _, _ = self.run_camera(rate, self.settings.peak_duration_s, rate, warmup)
             drop = stats["drop_fraction"]
             steps.append(
                 {
@@ -321,7 +325,7 @@ class NodeBenchmark:
                     "drop_fraction": drop,
                     "processed_hz": stats["processed_hz"],
                     "latency_ms": stats["latency_ms"],
-                    "cpu_percent": process_usage.summarize(usage)["cpu_percent"],
+                    "cpu_percent": stats["cpu_percent"],
                 }
             )
             print(f"  peak search: camera {rate:g} Hz, dropped {drop:.1%}", flush=True)

@@ -31,17 +31,23 @@ def sample(pid: int) -> Usage | None:
     return Usage(time.time(), cpu_s, rss_kb / 1024)
 
 
-def summarize(samples: list[Usage], edge: int = 5) -> dict:
-    """CPU use (percent of one core) over ``samples``, resident memory at their start, end and
-    peak, and its growth: the mean of the last ``edge`` samples less that of the first."""
+def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> dict:
+    """CPU use (percent of one core) over ``samples``; resident memory of the samples from time
+    ``memory_from`` on, at their start, end and peak, and its growth: the mean of the last
+    ``edge`` samples less that of the first."""
     if len(samples) < 2:
         return {"cpu_percent": None, "rss_mb": None, "rss_growth_mb": None}
     first, last = samples[0], samples[-1]
-    n = max(1, min(edge, len(samples) // 2))
-    start = sum(s.rss_mb for s in samples[:n]) / n
-    end = sum(s.rss_mb for s in samples[-n:]) / n
+    cpu = 100 * (last.cpu_s - first.cpu_s) / (last.t - first.t)
+    memory = [s for s in samples if s.t >= memory_from]
+    if len(memory) < 2:
+        return {"cpu_percent": cpu, "rss_mb": None, "rss_growth_mb": None}
+    n = max(1, min(edge, len(memory) // 2))
+    start = sum(s.rss_mb for s in memory[:n]) / n
+    end = sum(s.rss_mb for s in memory[-n:]) / n
+    peak = max(s.rss_mb for s in memory)
     return {
-        "cpu_percent": 100 * (last.cpu_s - first.cpu_s) / (last.t - first.t),
-        "rss_mb": {"start": start, "end": end, "max": max(s.rss_mb for s in samples)},
+        "cpu_percent": cpu,
+        "rss_mb": {"start": start, "end": end, "max": peak},
         "rss_growth_mb": end - start,
     }

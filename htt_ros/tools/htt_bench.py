@@ -296,12 +296,16 @@ def print_node(node: dict) -> None:
         f"({node['processed_hz'] or 0:.1f} Hz), dropped "
         + ("n/a" if drop is None else f"{drop:.1%}")
     )
+    rss = node["rss_mb"]
     if node["cpu_percent"] is not None:
-        rss = node["rss_mb"]
+        print(f"node CPU {node['cpu_percent']:.0f} % of a core")
+    if rss is not None:
         print(
-            f"node CPU {node['cpu_percent']:.0f} % of a core, memory {rss['start']:.0f} -> "
-            f"{rss['end']:.0f} MB ({node['rss_growth_mb']:+.1f} MB)"
+            f"node memory once its histories are full: {rss['start']:.0f} -> {rss['end']:.0f} MB "
+            f"({node['rss_growth_mb']:+.1f} MB)"
         )
+    else:
+        print("node memory growth not measured: the run ends before the histories are full")
     if node["peak_input_hz"] is not None or isinstance(node["peak"], dict):
         print(f"peak throughput: {node['peak_input_hz']} Hz (every frame taken, < 5 % dropped)")
     print(f"plot: {node['plot']}")
