@@ -296,6 +296,13 @@ def print_node(node: dict) -> None:
         f"({node['processed_hz'] or 0:.1f} Hz), dropped "
         + ("n/a" if drop is None else f"{drop:.1%}")
     )
+    received = node["node_counters"]["frames_received"]
+    if received < frames["sent"]:
+        print(
+            f"the node's image callback saw {received} of the {frames['sent']} frames sent "
+            f"(the others were lost by DDS or replaced in the subscription's queue: large "
+            f"frames lose more; see --camera-qos and --camera-size)"
+        )
     rss = node["rss_mb"]
     if node["cpu_percent"] is not None:
         print(f"node CPU {node['cpu_percent']:.0f} % of a core")
