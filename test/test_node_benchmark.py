@@ -77,6 +77,7 @@ def test_htt_bench_node_writes_the_numbers_and_the_plot(tmp_path: Path) -> None:
     assert node["node_parameters"] == ["action_stride:=4"]
     assert node["backend"] == "onnxruntime" and node["precision"] == "fp32"
     assert node["cpu_percent"] > 0 and node["rss_mb"]["start"] > 10
+    assert node["cpu_ms_per_processed_frame"] > 0
     assert isinstance(node["rss_growth_mb"], float)
     steps = node["peak"]["steps"]
     assert [step["rate_hz"] for step in steps][:1] == [8.0]

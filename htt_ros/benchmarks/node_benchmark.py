@@ -16,6 +16,8 @@ measured, over the run after a warm-up:
   sampled every SAMPLE_S; growth = the mean of the last 5 samples less that of the first 5,
   counted once the node's histories are full (T frames of A at the model rate after the
   warm-up: until then they grow by design).
+- ``cpu_ms_per_processed_frame``: the node's CPU time over the run per pose it delivered (all
+  its work included: frames it receives but does not take, transport, A).
 - peak throughput (``--peak``): the node set to take every frame (``model_rate_hz`` = the camera
   rate), camera rates stepped up; ``peak_input_hz`` is the highest with a drop fraction under
   PEAK_DROP_LIMIT. It measures what the node can process, not what the model needs.
@@ -262,6 +264,8 @@ class NodeBenchmark:
         window = [s for s in samples if start_s <= s.t <= sent[-1] / NS_PER_S]
         histories_full_s = start_s + self.card.clip_length / model_rate_hz
         stats |= process_usage.summarize(window, memory_from=histories_full_s)
+        cpu, rate = stats["cpu_percent"], stats["processed_hz"]
+        stats["cpu_ms_per_processed_frame"] = 10 * cpu / rate if cpu and rate else None
         return stats, latencies, window
 
     def run(self) -> tuple[dict, Series]:

@@ -305,7 +305,8 @@ def print_node(node: dict) -> None:
         )
     rss = node["rss_mb"]
     if node["cpu_percent"] is not None:
-        print(f"node CPU {node['cpu_percent']:.0f} % of a core")
+        per_frame = node["cpu_ms_per_processed_frame"] or 0.0
+        print(f"node CPU {node['cpu_percent']:.0f} % of a core, {per_frame:.0f} ms per pose")
     if rss is not None:
         print(
             f"node memory once its histories are full: {rss['start']:.0f} -> {rss['end']:.0f} MB "
