@@ -14,8 +14,8 @@ measured, over the run after a warm-up:
   stamp by stamp: after a dropped frame the node's selector takes the next one instead.
 - the node process's CPU use (user + system, percent of one core) and resident memory (VmRSS)
   sampled every SAMPLE_S; growth = the mean of the last 5 samples less that of the first 5,
-  counted once the node's histories are full (T frames of A at the model rate after the
-  warm-up: until then they grow by design).
+  counted once the node's histories are full (T frames of A at the model rate, or at the
+  processed rate if lower, after the warm-up: until then they grow by design).
 - ``cpu_ms_per_processed_frame``: the node's CPU time over the run per pose it delivered (all
   its work included: frames it receives but does not take, transport, A).
 - peak throughput (``--peak``): the node set to take every frame (``model_rate_hz`` = the camera
@@ -262,7 +262,8 @@ class NodeBenchmark:
         stats["node_counters"] = {key: after[key] - before[key] for key in after}
         start_s = sent[0] / NS_PER_S + warmup_s
         window = [s for s in samples if start_s <= s.t <= sent[-1] / NS_PER_S]
-        histories_full_s = start_s + self.card.clip_length / model_rate_hz
+        fill_hz = min(model_rate_hz, stats["processed_hz"] or model_rate_hz)  # a slow node: later
+        histories_full_s = start_s + self.card.clip_length / fill_hz
         stats |= process_usage.summarize(window, memory_from=histories_full_s)
         cpu, rate = stats["cpu_percent"], stats["processed_hz"]
         stats["cpu_ms_per_processed_frame"] = 10 * cpu / rate if cpu and rate else None
