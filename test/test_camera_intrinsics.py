@@ -157,3 +157,18 @@ def test_an_image_waits_for_the_camera_info_of_its_own_stamp() -> None:
     answer = intrinsics.for_image(640, 480, 0.0, 0.0, 0.0, "none")  # before the timer's join
     late.join()
     assert answer.k[0, 0] == 900.0
+
+
+def test_an_image_whose_camera_info_was_lost_does_not_wait(monkeypatch) -> None:
+    """A later camera_info means the image's own was lost (best effort, a full queue): the
+    image goes on with the latest at once instead of stalling inference."""
+    monkeypatch.setattr(IntrinsicsSource, "MATCH_WAIT_S", 600.0)
+    intrinsics = source()
+    intrinsics.update(_stamped(1, 500.0))
+    intrinsics.wait_for(1_000_000_000)  # paired
+    intrinsics.update(_stamped(3, 700.0))  # the camera_info of stamp 2 never comes
+    waiting = threading.Thread(target=intrinsics.wait_for, args=[2_000_000_000], daemon=True)
+    waiting.start()
+    waiting.join(60)
+    assert not waiting.is_alive()
+    assert intrinsics.for_image(640, 480, 0.0, 0.0, 0.0, "none").k[0, 0] == 700.0

@@ -57,10 +57,21 @@ def _describe(specs: tuple[TensorSpec, ...]) -> str:
     return ", ".join(f"{s.name} {s.dtype}{list(s.shape)}" for s in specs)
 
 
-def resolve_precision(backend: str, precision: str) -> str:
-    """``auto`` is fp16 on TensorRT and fp32 elsewhere; reject what a backend cannot do."""
+def has_int8(card: ModelCard) -> bool:
+    """Whether htt-quantize recorded int8 graphs for both graphs in ``card``."""
+    return all(name in card.extra.get("int8", {}) for name in GRAPHS)
+
+
+def resolve_precision(
+    backend: str, precision: str, card: ModelCard | None = None, device: str = "cpu"
+) -> str:
+    """``auto`` is fp16 on TensorRT, int8 on ONNX Runtime's CPU when ``card`` records int8
+    graphs (htt-quantize), else fp32; reject what a backend cannot do."""
     if precision == "auto":
-        return "fp16" if backend == "tensorrt" else "fp32"
+        if backend == "tensorrt":
+            return "fp16"
+        quantized = card is not None and has_int8(card)
+        return "int8" if backend == "onnxruntime" and device == "cpu" and quantized else "fp32"
     allowed = {"onnxruntime": ("fp32", "int8"), "torch": ("fp32",), "tensorrt": ("fp16", "fp32")}[
         backend
     ]
@@ -95,8 +106,8 @@ def load_model(
     folder = Path(folder)
     if backend not in BACKENDS:
         raise EngineError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    precision = resolve_precision(backend, precision)
     card = ModelCard.load(folder)
+    precision = resolve_precision(backend, precision, card, device)
     specs = card_specs(card)
     if backend == "onnxruntime":
         from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner

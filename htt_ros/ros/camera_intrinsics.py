@@ -121,12 +121,17 @@ class IntrinsicsSource:
 
     def wait_for(self, stamp_ns: int) -> None:
         """Wait up to MATCH_WAIT_S for the camera_info of the image stamped ``stamp_ns``, once
-        this camera has been seen to stamp them alike; return at once otherwise."""
+        this camera has been seen to stamp them alike; return at once otherwise, and as soon as
+        a later camera_info arrives (a topic is delivered in order: that image's was lost, as
+        best-effort or a full queue lose them, and inference would stall MATCH_WAIT_S)."""
         with self._arrived:
             self._image_stamps.append(stamp_ns)
             self._paired = self._paired or stamp_ns in self._stamps
             if self._paired:
-                self._arrived.wait_for(lambda: stamp_ns in self._stamps, self.MATCH_WAIT_S)
+                self._arrived.wait_for(
+                    lambda: stamp_ns in self._stamps or self._stamps[-1] > stamp_ns,
+                    self.MATCH_WAIT_S,
+                )
 
     def for_image(
         self,

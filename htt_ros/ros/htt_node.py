@@ -5,7 +5,8 @@ Subscribes ``image`` (sensor_msgs/Image) or ``<resolved image topic>/compressed`
 (HandPoses), ``action`` (Action), ``labels`` (HandLabels, latched), ``markers`` (MarkerArray),
 ``annotated`` (Image) and ``/diagnostics``. The image callback only hands the newest frame to
 the inference thread (see frame_worker); every output carries the header of the image it
-describes. Parameters: htt_ros.ros.parameters and the README.
+describes. With ``action_thread`` (the default) the action transformer runs on a second thread
+fed the same way, so that no pose waits for it. Parameters: htt_ros.ros.parameters and the README.
 
 Lifecycle: configure loads the model (or builds the TensorRT engine), activate subscribes and
 publishes, deactivate stops both, cleanup frees the model. With ``autostart`` (the default) the
@@ -64,12 +65,14 @@ from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses
 from htt_ros.ros.node_status import NodeStatus, Thresholds
 from htt_ros.ros.parameters import PARAMETERS, SPECS, ParameterSpec, check_lag, validate
 from htt_ros.ros.qos import input_qos, latched_qos, overridable, qos_override_problem
-from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
+from htt_ros.streaming.pipeline import ActionRun, StreamingConfig, StreamingPipeline
+from htt_ros.streaming.results import ActionResult
 
 PIPELINE_PARAMETERS = (
     "mode",
     "lag",
     "action_stride",
+    "action_thread",
     "action_smoothing",
     "model_rate_hz",
     "max_gap_s",
@@ -121,6 +124,7 @@ class HttNode(LifecycleNodeMixin, Node):
     def __init__(self) -> None:
         # First: rclpy may destroy a half-built node, and destroy_node reads these.
         self.worker: FrameWorker | None = None
+        self.action_worker: FrameWorker | None = None
         self._marked_header = None  # header of the last markers drawn, to clear them at the end
         Node.__init__(self, "htt_node")
         self._lifecycle_group = ReentrantCallbackGroup()
@@ -258,7 +262,8 @@ class HttNode(LifecycleNodeMixin, Node):
             max_gap_s=p("max_gap_s"),
             fit=p("image_fit"),
         )
-        return StreamingPipeline(model.card, model.pose_step, model.action, config)
+        submit = self._submit_action if p("action_thread") else None
+        return StreamingPipeline(model.card, model.pose_step, model.action, config, submit)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -302,9 +307,20 @@ class HttNode(LifecycleNodeMixin, Node):
             self.model, self.pipeline = model, self._make_pipeline(model)
         self.get_logger().info(
             f"model {folder} ({model.card.dataset}, {model.card.num_joints} joints) on "
-            f"{model.backend} {model.precision}, loaded in {time.monotonic() - start:.1f} s"
+            f"{model.backend} {model.precision}{self._auto_note(model)}, loaded in "
+            f"{time.monotonic() - start:.1f} s"
         )
         return None
+
+    def _auto_note(self, model: LoadedModel) -> str:
+        """Why ``precision: auto`` chose what it did, for the load line."""
+        if self._p("precision") != "auto":
+            return ""
+        if model.precision == "int8":
+            return " (precision auto: the model folder has int8 graphs)"
+        if model.backend == "onnxruntime":
+            return " (precision auto: no int8 graphs in the model folder; htt-quantize makes them)"
+        return " (precision auto)"
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         p = self._p
@@ -326,6 +342,7 @@ class HttNode(LifecycleNodeMixin, Node):
         )
         self.intrinsics = IntrinsicsSource(self.info_sub.topic_name, self.image_sub.topic_name)
         self.status.restart()
+        self.action_worker = FrameWorker(self._run_action, name="htt_action")
         self.worker = FrameWorker(self._process)
         result = super().on_activate(state)
         card = self.model.card
@@ -368,9 +385,11 @@ class HttNode(LifecycleNodeMixin, Node):
             if subscription is not None:
                 self.destroy_subscription(subscription)
         self.image_sub = self.info_sub = None
-        worker, self.worker = self.worker, None
-        if worker is not None:
-            worker.stop()
+        for name in ("worker", "action_worker"):  # frames first: they hand A its runs
+            worker = getattr(self, name)
+            setattr(self, name, None)
+            if worker is not None:
+                worker.stop()
 
     def _free_model(self) -> None:
         """Drop the pipeline and the graphs; runners that hold GPU memory release it."""
@@ -465,9 +484,7 @@ class HttNode(LifecycleNodeMixin, Node):
             self.markers_pub.publish(clear_markers(header))
         card = self.model.card
         for action in out.actions:
-            self.action_pub.publish(action_msg(action, card, self._p("action_top_k")))
-            self.status.actions_published += 1
-            self._last_action = action
+            self._publish_action(action)
         poses = out.poses
         if answer.undistort is not None:
             poses = [
@@ -490,6 +507,30 @@ class HttNode(LifecycleNodeMixin, Node):
             )
         for old in sorted(self._recent_rgb)[:-window]:
             del self._recent_rgb[old]
+
+    def _publish_action(self, action: ActionResult) -> None:
+        self.action_pub.publish(action_msg(action, self.model.card, self._p("action_top_k")))
+        self.status.actions_published += 1
+        self._last_action = action
+
+    def _submit_action(self, run: ActionRun) -> None:
+        """The pipeline's hand-over of a due A run to the action thread (never waits)."""
+        worker = self.action_worker
+        if worker is not None and worker.offer(run):
+            self._warn(
+                f"the action transformer takes longer than {self._p('action_stride')} frames: "
+                f"a run was skipped; raise action_stride or use a faster backend"
+            )
+
+    def _run_action(self, run: ActionRun) -> None:
+        """The action thread: run A, publish its result."""
+        try:
+            self._publish_action(run())
+        except Exception as error:  # the ROS boundary: report and keep serving
+            self.status.errors += 1
+            self.get_logger().error(
+                f"action transformer failed: {error!r}", throttle_duration_sec=THROTTLE_S
+            )
 
     def _output_header(self, header: Header) -> Header:
         """The image's header, with the ``frame_id`` parameter's frame if set; warns once about
@@ -528,8 +569,9 @@ class HttNode(LifecycleNodeMixin, Node):
         self.diagnostics_pub.publish(array)
 
     def destroy_node(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        for worker in (self.worker, self.action_worker):
+            if worker is not None:
+                worker.stop()
         if self._marked_header is not None and self.context.ok():  # remove the hands from RViz
             self.markers_pub.publish(clear_markers(self._marked_header))
             self._marked_header = None

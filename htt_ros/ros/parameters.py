@@ -64,7 +64,8 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "precision",
         "auto",
-        f"numeric precision: {', '.join(PRECISIONS)} (auto = fp16 on TensorRT, fp32 elsewhere)",
+        f"numeric precision: {', '.join(PRECISIONS)} (auto = fp16 on TensorRT; int8 on "
+        "onnxruntime on the CPU when the model folder has htt-quantize's int8 graphs; else fp32)",
         configure=True,
         check=_one_of(PRECISIONS),
     ),
@@ -95,6 +96,12 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
         8,
         "run the action transformer every N processed frames",
         minimum=1,
+    ),
+    ParameterSpec(
+        "action_thread",
+        True,
+        "run the action transformer on its own thread, so that no pose waits for it; false "
+        "runs it inline after the pose of every action_stride-th frame (as offline replay does)",
     ),
     ParameterSpec(
         "action_smoothing",

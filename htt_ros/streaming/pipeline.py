@@ -12,6 +12,10 @@ block P:
 
 Block A runs every ``action_stride`` tokens over the last T, and the action probabilities are
 averaged over the last ``action_smoothing`` runs, as the paper sums them over a video's clips.
+By default A runs inline and its result comes out of the same ``push`` (deterministic, as offline
+replay needs). Given ``submit_action``, the pipeline instead hands it each due A run as a
+zero-argument function returning the ActionResult, to be called on another thread (the node's),
+so that no pose waits for A; the tokens are copied when it is handed over.
 At the end of a stream (:meth:`flush`, also at a reset) A runs once more on the tokens that no
 run has classified yet. Partial windows follow the authors' padding: real frames first, the
 last one repeated after them and masked out; P never sees a fully masked window. In sliding
@@ -21,7 +25,9 @@ first, so those frames go through the ResNet twice).
 """
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -36,6 +42,7 @@ from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult, StepOu
 
 MODES = ("sliding", "segment")
 _StepOutputs = tuple[np.ndarray, ...]  # pose_step's outputs in POSE_STEP_OUTPUTS order
+ActionRun = Callable[[], ActionResult]  # a due run of A, handed to ``submit_action``
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,10 @@ class StreamingPipeline:
         pose_step: GraphRunner,
         action: GraphRunner,
         config: StreamingConfig | None = None,
+        submit_action: Callable[[ActionRun], None] | None = None,
     ) -> None:
         self.card, self.pose_step, self.action = card, pose_step, action
+        self.submit_action = submit_action
         self.config = config = config or StreamingConfig()
         self.t, self.clip = card.window, card.clip_length
         if config.mode not in MODES:
@@ -156,7 +165,7 @@ class StreamingPipeline:
                 self._emit_pose(window, p, len(window.frames) - 1 - p, out)
             self._pending.clear()
         if self._tokens_since_action:
-            out.actions.append(self._run_action())
+            self._due_action(out)
         return out
 
     # -- P ---------------------------------------------------------------------------------
@@ -241,24 +250,39 @@ class StreamingPipeline:
         self._tokens.append((window.frames[p].ref, window.tokens[position]))
         self._tokens_since_action += 1
         if self._tokens_since_action >= self.config.action_stride:
-            out.actions.append(self._run_action())
+            self._due_action(out)
 
-    def _run_action(self) -> ActionResult:
+    def _due_action(self, out: StepOutput) -> None:
+        """Run A now into ``out``, or hand the run to ``submit_action``."""
+        if self.submit_action is None:
+            out.actions.append(self._action_run()())
+        else:
+            self.submit_action(self._action_run())
+
+    def _action_run(self) -> ActionRun:
+        """A over the current last T tokens, as a function to call now or on another thread:
+        it reads copies of the tokens and this history's smoothing deque only."""
         self._tokens_since_action = 0
         n = len(self._tokens)
         tokens = np.zeros((self.clip, self._token_width), np.float32)
         tokens[:n] = np.stack([token for _, token in self._tokens])
         valid = np.arange(self.clip) < n
+        newest, first = self._tokens[-1][0], self._tokens[0][0]
+        return partial(self._run_a, tokens, valid, newest, first, n, self._recent_probs)
+
+    def _run_a(
+        self,
+        tokens: np.ndarray,
+        valid: np.ndarray,
+        newest: FrameRef,
+        first: FrameRef,
+        n: int,
+        recent: deque[np.ndarray],
+    ) -> ActionResult:
         outputs = self.action.run(dict(zip(ACTION_INPUTS, (tokens, valid), strict=True)))
         probs = softmax(outputs[ACTION_OUTPUTS[0]])
-        self._recent_probs.append(probs)
-        return ActionResult(
-            newest=self._tokens[-1][0],
-            first=self._tokens[0][0],
-            window_frames=n,
-            probs=probs,
-            smoothed=np.mean(self._recent_probs, axis=0),
-        )
+        recent.append(probs)
+        return ActionResult(newest, first, n, probs, np.mean(recent, axis=0))
 
     def _clear(self) -> None:
         self._frames.clear()
@@ -266,7 +290,8 @@ class StreamingPipeline:
         self._last_window = None
         self._tokens.clear()
         self._tokens_since_action = 0
-        self._recent_probs.clear()
+        # A new deque, not cleared: a run handed to another thread keeps the old history's.
+        self._recent_probs = deque(maxlen=self.config.action_smoothing)
         self._selector.reset()
 
     @staticmethod

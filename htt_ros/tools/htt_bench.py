@@ -11,6 +11,12 @@ two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk
 window every frame over the streaming one (``naive_over_streaming``), plus int8's speed-up where
 htt-quantize has run. The trunk and naive graphs are exported on the fly from ``network.pt``
 (needs torch).
+
+``htt-bench MODEL_DIR --node [--rate HZ] [--duration S] [--peak]`` measures the node instead, as
+a robot runs it: a camera process, htt_node and a consumer over DDS; latency percentiles, the
+processed rate, the fraction of the frames the model should take that were dropped, the node's
+CPU use and memory growth, and with ``--peak`` the peak throughput; JSON and a plot
+(htt_ros.benchmarks.node_benchmark defines each number).
 """
 
 import argparse
@@ -33,6 +39,7 @@ from htt_ros.data.synthetic import generate_sequence
 from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import BACKENDS, GRAPHS, LoadedModel, load_model
 from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threads
+from htt_ros.errors import UserError
 from htt_ros.geometry import decode_25d, scale_intrinsics
 from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
@@ -40,7 +47,7 @@ from htt_ros.ros.camera_intrinsics import IntrinsicsSource
 from htt_ros.ros.image_messages import camera_info_msg
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
-from htt_ros.tools.cli import positive_int, refuses_in_one_line, writable_file
+from htt_ros.tools.cli import positive_float, positive_int, refuses_in_one_line, writable_file
 
 ACTION_STRIDE = 8
 
@@ -185,7 +192,131 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar=("W", "H"),
         help="camera frame size (default: 1280 720)",
     )
+    node = parser.add_argument_group("node benchmark (--node)")
+    node.add_argument(
+        "--node", action="store_true", help="benchmark htt_node between a camera and a consumer"
+    )
+    node.add_argument("--rate", type=positive_float, default=30.0, help="camera rate, Hz (30)")
+    node.add_argument(
+        "--duration", type=positive_float, default=60.0, help="camera run, seconds (60)"
+    )
+    node.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds at the start of the run left out of the numbers (5)",
+    )
+    node.add_argument(
+        "--camera-qos",
+        choices=("sensor_data", "reliable"),
+        default="sensor_data",
+        help="the camera's QoS: sensor_data (best effort, as most drivers; default) or "
+        "reliable (the node then subscribes reliable too)",
+    )
+    node.add_argument(
+        "--peak",
+        type=positive_float,
+        nargs="*",
+        default=None,
+        metavar="HZ",
+        help="then search the peak throughput over these camera rates (default: 10 to 120 Hz)",
+    )
+    node.add_argument(
+        "--peak-duration",
+        type=positive_float,
+        default=10.0,
+        help="seconds per peak-search rate (10)",
+    )
+    node.add_argument(
+        "--node-param",
+        action="append",
+        default=[],
+        metavar="NAME:=VALUE",
+        help="a parameter for htt_node, e.g. precision:=fp32 (repeatable)",
+    )
+    node.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="the node benchmark's figure (default: the JSON's path, or htt-bench-node, .png)",
+    )
     return parser
+
+
+def node_main(args: argparse.Namespace) -> int:
+    """``--node``: the node benchmark (htt_ros.benchmarks.node_benchmark)."""
+    from htt_ros.benchmarks.node_benchmark import PEAK_RATES_HZ, Settings, run_node_benchmark
+    from htt_ros.benchmarks.node_plot import plot_node_benchmark
+
+    plot = args.plot or (args.json or Path("htt-bench-node.json")).with_suffix(".png")
+    writable_file(plot)
+    for param in args.node_param:
+        if ":=" not in param:
+            raise UserError(f"--node-param {param!r}: write NAME:=VALUE, e.g. precision:=fp32")
+    if not 0 <= args.warmup < args.duration:
+        raise UserError(f"--warmup {args.warmup}: give 0 or more, below --duration")
+    settings = Settings(
+        model=args.model_dir.absolute(),
+        rate_hz=args.rate,
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        camera_size=tuple(args.camera_size),
+        camera_qos=args.camera_qos,
+        node_params=args.node_param,
+        peak_rates_hz=None if args.peak is None else sorted(args.peak or PEAK_RATES_HZ),
+        peak_duration_s=args.peak_duration,
+    )
+    print(
+        f"node benchmark: camera {args.rate:g} Hz {args.camera_size[0]}x{args.camera_size[1]} "
+        f"for {args.duration:g} s -> htt_node -> consumer",
+        flush=True,
+    )
+    results, series = run_node_benchmark(settings)
+    node = results["node"]
+    node["plot"] = str(plot_node_benchmark(plot, node, series))
+    print_node(node)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def print_node(node: dict) -> None:
+    latency, frames = node["latency_ms"], node["frames"]
+    if latency is not None:
+        print(
+            f"latency ms: p50 {latency['p50']:.1f}, p90 {latency['p90']:.1f}, "
+            f"p99 {latency['p99']:.1f}, max {latency['max']:.1f}"
+        )
+    drop = node["drop_fraction"]
+    print(
+        f"{node.get('backend', '?')} {node.get('precision', '?')}: processed "
+        f"{frames['processed']} of the {frames['expected']} frames the model should take "
+        f"({node['processed_hz'] or 0:.1f} Hz), dropped "
+        + ("n/a" if drop is None else f"{drop:.1%}")
+    )
+    received = node["node_counters"]["frames_received"]
+    if received < frames["sent"]:
+        print(
+            f"the node's image callback saw {received} of the {frames['sent']} frames sent "
+            f"(the others were lost by DDS or replaced in the subscription's queue: large "
+            f"frames lose more; see --camera-qos and --camera-size)"
+        )
+    rss = node["rss_mb"]
+    if node["cpu_percent"] is not None:
+        per_frame = node["cpu_ms_per_processed_frame"] or 0.0
+        print(f"node CPU {node['cpu_percent']:.0f} % of a core, {per_frame:.0f} ms per pose")
+    if rss is not None:
+        print(
+            f"node memory once its histories are full: {rss['start']:.0f} -> {rss['end']:.0f} MB "
+            f"({node['rss_growth_mb']:+.1f} MB)"
+        )
+    else:
+        print("node memory growth not measured: the run ends before the histories are full")
+    if node["peak_input_hz"] is not None or isinstance(node["peak"], dict):
+        print(f"peak throughput: {node['peak_input_hz']} Hz (every frame taken, < 5 % dropped)")
+    print(f"plot: {node['plot']}")
 
 
 @refuses_in_one_line
@@ -193,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     if args.json is not None:
         writable_file(args.json)
+    if args.node:
+        return node_main(args)
     threads = args.threads or sorted({1, os.cpu_count() or 1})
     base = load_model(args.model_dir)
     card = base.card
@@ -283,7 +416,7 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         export_benchmark_graphs(net, tmp, size)
         trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
-    model = load_model(args.model_dir, threads=threads)
+    model = load_model(args.model_dir, precision="fp32", threads=threads)
     image, _ = to_network_input(
         cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size, base.card.decoding.frame
     )

@@ -1,0 +1,53 @@
+"""CPU time and resident memory of a process, read from Linux's /proc (no extra library)."""
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One sample: wall-clock time (s, to compare with message stamps), CPU seconds used so far
+    (user + system), resident MiB."""
+
+    t: float
+    cpu_s: float
+    rss_mb: float
+
+
+def sample(pid: int) -> Usage | None:
+    """The process's usage now, or None once it has exited."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
+    cpu_s = (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime, stime
+    rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
+    return Usage(time.time(), cpu_s, rss_kb / 1024)
+
+
+def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> dict:
+    """CPU use (percent of one core) over ``samples``; resident memory of the samples from time
+    ``memory_from`` on, at their start, end and peak, and its growth: the mean of the last
+    ``edge`` samples less that of the first."""
+    if len(samples) < 2:
+        return {"cpu_percent": None, "rss_mb": None, "rss_growth_mb": None}
+    first, last = samples[0], samples[-1]
+    cpu = 100 * (last.cpu_s - first.cpu_s) / (last.t - first.t)
+    memory = [s for s in samples if s.t >= memory_from]
+    if len(memory) < 2:
+        return {"cpu_percent": cpu, "rss_mb": None, "rss_growth_mb": None}
+    n = max(1, min(edge, len(memory) // 2))
+    start = sum(s.rss_mb for s in memory[:n]) / n
+    end = sum(s.rss_mb for s in memory[-n:]) / n
+    peak = max(s.rss_mb for s in memory)
+    return {
+        "cpu_percent": cpu,
+        "rss_mb": {"start": start, "end": end, "max": peak},
+        "rss_growth_mb": end - start,
+    }
