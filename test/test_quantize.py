@@ -14,6 +14,7 @@ from model_folders import camera_frames, export_small_model
 
 from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import load_model
+from htt_ros.engines.quantize import CHOICES
 from htt_ros.model_card import ModelCard, ModelCardError
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.tools.htt_make_bag import main as make_bag
@@ -109,3 +110,18 @@ def test_a_source_too_short_for_held_out_frames_is_refused(sources, tmp_path) ->
     line = proc.stderr.splitlines()[-1]  # after the calibration's progress bar
     assert line.startswith("htt-quantize: no held-out frames"), line
     assert "--held-out SOURCE" in line, line
+
+
+@pytest.mark.timeout(900)
+def test_compare_measures_every_choice_and_keeps_the_chosen_one(sources, tmp_path) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(sources["model"], folder)
+    frames = ["--max-frames", "8", "--held-out-frames", "8"]
+    args = [str(folder), "--calibration", "synthetic", *frames, "--compare"]
+    proc = quantize([*args, "--choice", "conv-fp32-stem"])
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("int8 against fp32")[0]
+    for choice in ("fp32", *CHOICES):
+        (row,) = [line for line in table.splitlines() if line.split()[:1] == [choice]]
+        assert row.endswith(" ms"), row
+    assert ModelCard.load(folder).quantization.choice == "conv-fp32-stem"

@@ -8,9 +8,12 @@ CameraInfo), the sustained frames per second of the whole pipeline for each back
 and thread count available, and, measured side by side in the same run with ONNX Runtime fp32,
 two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk
 (``pipeline_over_trunk``) and a naive pipeline that re-runs the ResNet on the whole t-frame
-window every frame over the streaming one (``naive_over_streaming``), plus int8's speed-up where
-htt-quantize has run. The trunk and naive graphs are exported on the fly from ``network.pt``
-(needs torch).
+window every frame over the streaming one (``naive_over_streaming``). Where htt-quantize has
+run, int8 too: ``int8_speedup`` (fp32 over int8 pipeline, per frame) and
+``int8_pipeline_over_trunk`` (the int8 pipeline per frame over the bare trunk quantized the same
+way). Where the ``openvino`` package is installed, ``openvino``: OpenVINO against ONNX Runtime
+on the folder's graphs (speed and largest output difference). The trunk and naive graphs are
+exported on the fly from ``network.pt`` (needs torch).
 """
 
 import argparse

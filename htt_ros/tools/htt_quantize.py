@@ -12,7 +12,10 @@ under ``quantization`` (``joint_change_mm``: the mean 3D change over all hands).
 
 import argparse
 import itertools
+import shutil
+import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,6 +32,7 @@ from htt_ros.engines.frame_sources import (
 )
 from htt_ros.engines.int8_accuracy import compare, run_models
 from htt_ros.engines.loader import GRAPHS, load_model
+from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner
 from htt_ros.engines.quantize import CHOICES, DEFAULT_CHOICE, quantize_folder, record_feeds
 from htt_ros.model_card import ModelCard, Quantization
 from htt_ros.tools.cli import positive_int, refuses_in_one_line
@@ -110,13 +114,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     choices = [c for c in CHOICES if c != args.choice] + [args.choice] if args.compare else []
     rows = []
-    for choice in choices or [args.choice]:
-        quantize_folder(args.model_dir, feeds, choice)
-        int8_model = load_model(args.model_dir, precision="int8")
-        (int8,) = run_models([int8_model], held_out())
-        numbers = compare(fp32, int8, card.hands)
-        if args.compare:
-            rows.append((choice, numbers, pose_step_ms(int8_model)))
+    with tempfile.TemporaryDirectory() as kept:
+        graphs = {"fp32": args.model_dir / card.graphs["pose_step"].file}
+        for choice in choices or [args.choice]:
+            int8_card = quantize_folder(args.model_dir, feeds, choice)
+            (int8,) = run_models([load_model(args.model_dir, precision="int8")], held_out())
+            numbers = compare(fp32, int8, card.hands)
+            if args.compare:
+                graphs[choice] = Path(kept) / f"{choice}.onnx"
+                int8_file = int8_card.extra["int8"]["pose_step"]["file"]
+                shutil.copy(args.model_dir / int8_file, graphs[choice])
+                rows.append((choice, numbers))
+        speeds = pose_step_ms(card, graphs) if args.compare else {}
     card = ModelCard.load(args.model_dir)
     quantization = Quantization(
         **numbers,
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     replace(card, quantization=quantization).write(args.model_dir)
     if rows:
-        print(compare_table(rows, pose_step_ms(load_model(args.model_dir, precision="fp32"))))
+        print(compare_table(rows, speeds))
     print(accuracy_table(quantization))
     files = ", ".join(card.extra["int8"][name]["file"] for name in GRAPHS)
     print(
@@ -137,13 +146,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def pose_step_ms(model) -> float:
-    """Median milliseconds of one pose_step run of ``model`` (default threads)."""
-    from htt_ros.engines.timing import median_ms
+def pose_step_ms(card: ModelCard, graphs: dict[str, Path], repeats: int = 9) -> dict:
+    """Median milliseconds of one run of each pose_step graph (default threads), timed in turn
+    so that a busy machine slows them alike."""
     from htt_ros.tools.htt_bench import step_feeds
 
-    feeds = step_feeds(model.card)
-    return median_ms(lambda: model.pose_step.run(feeds), repeats=9)
+    feeds = step_feeds(card)
+    runners = {name: OnnxRuntimeRunner(path) for name, path in graphs.items()}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats + 1):  # the first round warms up
+        for name, runner in runners.items():
+            start = time.perf_counter()
+            runner.run(feeds)
+            times[name].append(1000 * (time.perf_counter() - start))
+    return {name: statistics.median(t[1:]) for name, t in times.items()}
 
 
 def accuracy_table(q: Quantization) -> str:
@@ -164,17 +180,17 @@ def accuracy_table(q: Quantization) -> str:
     return "\n".join(lines)
 
 
-def compare_table(rows: list, fp32_ms: float) -> str:
+def compare_table(rows: list, speeds: dict[str, float]) -> str:
     lines = [
         f"{'choice':>16} {'3D mean':>9} {'p95':>7} {'max':>7} {'object':>7} {'pose_step':>10}",
-        f"{'fp32':>16} {'':>9} {'':>7} {'':>7} {'':>7} {fp32_ms:7.2f} ms",
+        f"{'fp32':>16} {'':>9} {'':>7} {'':>7} {'':>7} {speeds['fp32']:7.2f} ms",
     ]
-    for choice, n, ms in rows:
+    for choice, n in rows:
         p95 = max(h.p95_mm for h in n["hands"].values())
         worst = max(h.max_mm for h in n["hands"].values())
         lines.append(
             f"{choice:>16} {n['joint_change_mm']:6.2f} mm {p95:7.2f} {worst:7.2f} "
-            f"{100 * n['object_agreement']:6.1f}% {ms:7.2f} ms"
+            f"{100 * n['object_agreement']:6.1f}% {speeds[choice]:7.2f} ms"
         )
     return "\n".join(lines)
 
