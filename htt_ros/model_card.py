@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,73 @@ class Decoding:
 
 
 @dataclass(frozen=True)
+class HandChange:
+    """How far int8 moves one hand's joints from fp32 over the held-out frames: 3D in mm and 2D
+    in image pixels, mean, 95th percentile and worst over every joint of every frame."""
+
+    mean_mm: float
+    p95_mm: float
+    max_mm: float
+    mean_px: float
+    p95_px: float
+    max_px: float
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """What int8 costs in accuracy against fp32, measured by htt-quantize on held-out frames.
+
+    Parameters:
+        joint_change_mm: mean 3D change of every joint of every hand.
+        hands: each hand of ``ModelCard.hands``'s :class:`HandChange`.
+        object_agreement: fraction of poses whose top-1 object is fp32's.
+        action_agreement: fraction of A runs whose top-1 action is fp32's (None: A never ran).
+        choice: the quantizer setting (``htt-quantize --choice``).
+        calibration, held_out: each a ``{"source": ..., "frames": n}``.
+    """
+
+    joint_change_mm: float
+    hands: dict[str, HandChange]
+    object_agreement: float
+    action_agreement: float | None
+    choice: str
+    calibration: dict[str, Any]
+    held_out: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Quantization:
+        return cls(
+            joint_change_mm=float(data["joint_change_mm"]),
+            hands={
+                str(k): HandChange(**{f: float(x) for f, x in v.items()})
+                for k, v in data["hands"].items()
+            },
+            object_agreement=float(data["object_agreement"]),
+            action_agreement=None
+            if data["action_agreement"] is None
+            else float(data["action_agreement"]),
+            choice=str(data["choice"]),
+            calibration=dict(data["calibration"]),
+            held_out=dict(data["held_out"]),
+        )
+
+    def problems(self, hands: tuple[str, ...]) -> list[str]:
+        """What is inconsistent in it for a model with ``hands``."""
+        numbers = [self.joint_change_mm] + [
+            x for h in self.hands.values() for x in asdict(h).values()
+        ]
+        agreements = [a for a in (self.object_agreement, self.action_agreement) if a is not None]
+        problems = []
+        if set(self.hands) != set(hands):
+            problems.append(f"quantization hands {sorted(self.hands)} are not {sorted(hands)}")
+        if not all(math.isfinite(x) and x >= 0 for x in numbers):
+            problems.append("a quantization joint change is negative or not finite")
+        if not all(0 <= a <= 1 for a in agreements):
+            problems.append("a quantization agreement is outside [0, 1]")
+        return problems
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """Contents of ``model.json``.
 
@@ -79,6 +147,8 @@ class ModelCard:
         decoding: 2.5D decoding constants.
         graphs: ``pose_step`` and ``action`` graph descriptions.
         provenance: checkpoint name, sha256 and kind, htt_ros and torch versions, export time.
+        quantization: what the int8 graphs cost in accuracy (written by htt-quantize; None
+            before it runs, and in cards written before it existed).
     """
 
     dataset: str
@@ -98,6 +168,7 @@ class ModelCard:
     provenance: dict[str, str]
     format_version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    quantization: Quantization | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -136,6 +207,9 @@ class ModelCard:
                 graphs={k: _graph_from_dict(v) for k, v in data["graphs"].items()},
                 provenance={k: str(v) for k, v in data["provenance"].items()},
                 extra=dict(data.get("extra", {})),
+                quantization=None
+                if data.get("quantization") is None
+                else Quantization.from_dict(data["quantization"]),
             )
         except KeyError as err:
             raise ModelCardError(
@@ -189,6 +263,8 @@ class ModelCard:
             problems.append("a bone index is outside 0..num_joints-1")
         if self.clip_length % self.window:
             problems.append(f"T={self.clip_length} is not a multiple of t={self.window}")
+        if self.quantization is not None:
+            problems += self.quantization.problems(self.hands)
         if problems:
             raise ModelCardError(f"{source}: " + "; ".join(problems) + "; re-export the folder")
 

@@ -45,6 +45,7 @@ OPTIONAL = {
     "cuda": ("cuda-python", "tensorrt"),
     "tensorrt": (None, "TensorRT comes with JetPack or NVIDIA's install"),
     "pycuda": (None, "used instead of cuda-python where it is installed"),
+    "openvino": (None, "measured against ONNX Runtime by htt-bench where it is installed"),
 }
 
 

@@ -10,12 +10,15 @@ import pytest
 from model_folders import export_small_model
 
 from htt_ros.tools.htt_bench import main
+from htt_ros.tools.htt_quantize import main as quantize
 
 pytestmark = pytest.mark.slow
 
 
 def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
     folder = export_small_model(tmp_path / "model")
+    frames = ["--max-frames", "8", "--held-out-frames", "8"]
+    assert quantize([str(folder), "--calibration", "synthetic", *frames]) == 0
     out = tmp_path / "bench.json"
     args = [
         str(folder),
@@ -34,10 +37,15 @@ def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
     assert main(args) == 0
     report = json.loads(out.read_text())
     assert report["model"]["parameters"] > 10_000_000  # ResNet-18 and the two transformers
-    assert set(report["model"]["onnx_mib"]) == {"pose_step.onnx", "action.onnx"}
+    graphs = {"pose_step.onnx", "action.onnx", "pose_step.int8.onnx", "action.int8.onnx"}
+    assert set(report["model"]["onnx_mib"]) == graphs
     assert all(mib > 1 for mib in report["model"]["onnx_mib"].values())
     runs = {(r["backend"], r["precision"], r["threads"]): r for r in report["runs"]}
-    assert set(runs) == {("onnxruntime", "fp32", 1), ("torch", "fp32", 1)}
+    assert set(runs) == {
+        ("onnxruntime", "fp32", 1),
+        ("onnxruntime", "int8", 1),
+        ("torch", "fp32", 1),
+    }
     for run in runs.values():
         for key in (
             "conversion_resize_ms",
@@ -53,4 +61,9 @@ def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
     ratios = report["ratios"]
     assert ratios["naive_ms_per_frame"] > ratios["streaming_ms_per_frame"] > 0
     assert ratios["pipeline_over_trunk"] > 0 and ratios["naive_over_streaming"] > 1
-    assert ratios["int8"].startswith("not measured")  # no htt-quantize run on this folder
+    assert ratios["int8_ms_per_frame"] > 0 and ratios["int8_trunk_ms"] > 0
+    assert ratios["int8_speedup"] > 0 and ratios["int8_pipeline_over_trunk"] > 0
+    openvino = ratios["openvino"]  # measured only where the openvino package is installed
+    assert (
+        openvino.startswith("not measured") if isinstance(openvino, str) else "adopt" in openvino
+    )

@@ -1,39 +1,62 @@
-"""``htt-quantize MODEL_DIR --calibration FRAMES_DIR``: int8 (static QDQ) graphs for ONNX Runtime.
+"""int8 (static QDQ) graphs for ONNX Runtime, calibrated on camera frames.
 
-The fp32 pipeline runs over real frames in order while every graph input is recorded; ONNX
-Runtime's static quantizer calibrates activation ranges on those inputs and writes
+The fp32 pipeline runs over frames in order while every graph input is recorded; ONNX Runtime's
+static quantizer calibrates activation ranges on those inputs and writes
 ``pose_step.int8.onnx`` (the ResNet's convolutions in int8) and ``action.int8.onnx`` (A's matrix
-products in int8) next to the fp32 graphs (weights int8 per channel, activations uint8, QDQ
-format so TensorRT and ORT read them alike). The model card records the files, their checksums
-and the calibration source; ``precision: int8`` uses them.
+products in int8) next to the fp32 graphs (weights int8, activations uint8, QDQ format so
+TensorRT and ORT read them alike). How pose_step is quantized is a named :data:`CHOICES` entry;
+the model card records the files, their checksums and the choice; ``precision: int8`` uses
+them.
 """
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
-from tqdm import tqdm
 
 from htt_ros.engines.base import GraphRunner
+from htt_ros.engines.frame_sources import CalibrationError, SourceFrame
 from htt_ros.engines.loader import GRAPHS, INT8_SUFFIX, load_model
-from htt_ros.errors import UserError
-from htt_ros.geometry import pinhole_intrinsics
 from htt_ros.model_card import ModelCard, sha256_file
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-# The heavy ops of each graph; norms, softmax and the mask logic stay in float, where int8 costs
-# accuracy. In pose_step only the ResNet's convolutions: they are nearly all of its multiply-adds,
-# while the pose transformer's and the heads' matrix products in int8 (per-tensor uint8 inputs)
-# moved the joints 2.5 mm against 0.19 mm for the convolutions alone, whatever the calibration
-# method (min-max, percentile, entropy) or weight granularity (per channel or per tensor).
-QUANTIZED_OPS = {"pose_step": ["Conv"], "action": ["MatMul", "Gemm"]}
+
+@dataclass(frozen=True)
+class Int8Choice:
+    """How pose_step is quantized (A's MatMul and Gemm always are, min-max, per channel).
+
+    ``ops`` the op types in int8 (norms, softmax and the mask logic always stay in float);
+    ``method`` ONNX Runtime's calibration (``MinMax``, ``Percentile``, ``Entropy``);
+    ``fp32_convs`` convolutions kept in fp32, by index in graph order (negative from the end:
+    the ResNet's stem is 0, its last block's convolutions -1 to -5); ``reduce_range`` 7-bit
+    weights, which keeps the u8 x s8 products of CPUs without VNNI from saturating their
+    16-bit sums."""
+
+    description: str
+    ops: tuple[str, ...] = ("Conv",)
+    method: str = "MinMax"
+    per_channel: bool = True
+    fp32_convs: tuple[int, ...] = ()
+    reduce_range: bool = False
 
 
-class CalibrationError(UserError, ValueError):
-    """The calibration frames cannot be used; the message names the folder or file and the fix."""
+CHOICES = {
+    "conv": Int8Choice("the ResNet's convolutions, min-max, weights per channel"),
+    "conv-per-tensor": Int8Choice("as conv, weights per tensor", per_channel=False),
+    "conv-percentile": Int8Choice("as conv, 99.999th percentile ranges", method="Percentile"),
+    "conv-entropy": Int8Choice("as conv, entropy (KL) ranges", method="Entropy"),
+    "conv-7bit": Int8Choice("as conv, 7-bit weights", reduce_range=True),
+    "conv-fp32-stem": Int8Choice("as conv, the stem convolution in fp32", fp32_convs=(0,)),
+    "conv-fp32-ends": Int8Choice(
+        "as conv, the stem and the last block's convolutions in fp32",
+        fp32_convs=(0, -1, -2, -3, -4, -5),
+    ),
+    "all": Int8Choice("every Conv, MatMul and Gemm", ops=("Conv", "MatMul", "Gemm")),
+}
+DEFAULT_CHOICE = "conv"
+ACTION_OPS = ("MatMul", "Gemm")
 
 
 class RecordingRunner:
@@ -49,37 +72,17 @@ class RecordingRunner:
         return self.runner.run(feeds)
 
 
-def frame_paths(folder: Path, limit: int) -> list[Path]:
-    """The images under ``folder`` (recursively, in path order), at most ``limit``."""
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise CalibrationError(
-            f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}; give a folder of frames "
-            f"recorded by the camera the model will run on"
-        )
-    return paths[:limit]
-
-
-def read_frames(paths: list[Path]) -> Iterator[np.ndarray]:
-    """The RGB frames of ``paths``, with a progress bar."""
-    for path in tqdm(paths, desc="calibration frames", unit="frame"):
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise CalibrationError(f"{path} is not a readable image; remove it from the folder")
-        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def record_feeds(folder: Path, frames: Iterator[np.ndarray]) -> dict[str, list]:
+def record_feeds(folder: Path, frames: Iterable[SourceFrame]) -> dict[str, list]:
     """Run the fp32 model over ``frames`` (every frame processed) and collect graph inputs."""
     model = load_model(folder, "onnxruntime", "fp32")
     pose, action = RecordingRunner(model.pose_step), RecordingRunner(model.action)
     config = StreamingConfig(mode="sliding", action_stride=4, action_smoothing=1, rate_hz=0.0)
     pipeline = StreamingPipeline(model.card, pose, action, config)
-    for i, rgb in enumerate(frames):
-        # Calibration needs plausible, not exact, intrinsics: a 90 degree field of view.
-        k = pinhole_intrinsics(rgb.shape[1], rgb.shape[0], 90.0)
-        pipeline.push(rgb, (i + 1) * 66_666_667, k)
+    for frame in frames:
+        pipeline.push(frame.rgb, frame.stamp_ns, frame.k)
     pipeline.flush()
+    if not pose.feeds:
+        raise CalibrationError("the calibration source gave no frames; give one with frames")
     return {"pose_step": pose.feeds, "action": action.feeds}
 
 
@@ -93,31 +96,59 @@ class _Reader:
         return next(self._feeds, None)
 
 
-def quantize_folder(folder: Path, feeds: dict[str, list], source: str) -> ModelCard:
-    """Write the int8 graphs of ``folder`` calibrated on ``feeds``; update and return the card."""
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+def conv_names(path: Path, indices: tuple[int, ...]) -> list[str]:
+    """The names of the Conv nodes at ``indices`` (graph order) of the ONNX file ``path``."""
+    import onnx
+
+    convs = [n.name for n in onnx.load(str(path)).graph.node if n.op_type == "Conv"]
+    return [convs[i] for i in indices if -len(convs) <= i < len(convs)]
+
+
+def quantize_graph(
+    source: Path, target: Path, feeds: list[dict], choice: Int8Choice, ops: tuple[str, ...]
+) -> None:
+    """Write the int8 QDQ graph of ``source`` to ``target``, calibrated on ``feeds``."""
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(target),
+            _Reader(feeds),
+            quant_format=QuantFormat.QDQ,
+            per_channel=choice.per_channel,
+            reduce_range=choice.reduce_range,
+            op_types_to_quantize=list(ops),
+            nodes_to_exclude=conv_names(prepared, choice.fp32_convs),
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod[choice.method],
+        )
+
+
+def quantize_folder(folder: Path, feeds: dict[str, list], choice: str) -> ModelCard:
+    """Write the int8 graphs of ``folder`` calibrated on ``feeds`` the ``choice`` way; update
+    the card's ``extra.int8`` (files, checksums, choice) and return the card."""
     card = ModelCard.load(folder)
-    int8 = {}
+    pose_choice = CHOICES[choice]
+    settings = {
+        "pose_step": (pose_choice, pose_choice.ops),
+        "action": (Int8Choice("A's matrix products"), ACTION_OPS),
+    }
+    int8: dict = {}
     for name in GRAPHS:
-        source_path = folder / card.graphs[name].file
-        target = source_path.with_name(source_path.name.removesuffix(".onnx") + INT8_SUFFIX)
-        with tempfile.TemporaryDirectory() as tmp:
-            prepared = Path(tmp) / "prepared.onnx"
-            quant_pre_process(str(source_path), str(prepared), skip_symbolic_shape=True)
-            quantize_static(
-                str(prepared),
-                str(target),
-                _Reader(feeds[name]),
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                op_types_to_quantize=QUANTIZED_OPS[name],
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-            )
+        source = folder / card.graphs[name].file
+        target = source.with_name(source.name.removesuffix(".onnx") + INT8_SUFFIX)
+        quantize_graph(source, target, feeds[name], *settings[name])
         int8[name] = {"file": target.name, "sha256": sha256_file(target)}
-    int8["calibration"] = {"source": source, "pose_step_feeds": len(feeds["pose_step"])}
     card.extra["int8"] = int8
     card.write(folder)
     return card

@@ -8,9 +8,12 @@ CameraInfo), the sustained frames per second of the whole pipeline for each back
 and thread count available, and, measured side by side in the same run with ONNX Runtime fp32,
 two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk
 (``pipeline_over_trunk``) and a naive pipeline that re-runs the ResNet on the whole t-frame
-window every frame over the streaming one (``naive_over_streaming``), plus int8's speed-up where
-htt-quantize has run. The trunk and naive graphs are exported on the fly from ``network.pt``
-(needs torch).
+window every frame over the streaming one (``naive_over_streaming``). Where htt-quantize has
+run, int8 too: ``int8_speedup`` (fp32 over int8 pipeline, per frame) and
+``int8_pipeline_over_trunk`` (the int8 pipeline per frame over the bare trunk quantized the same
+way). Where the ``openvino`` package is installed, ``openvino``: OpenVINO against ONNX Runtime
+on the folder's graphs (speed and largest output difference). The trunk and naive graphs are
+exported on the fly from ``network.pt`` (needs torch).
 
 ``htt-bench MODEL_DIR --node [--rate HZ] [--duration S] [--peak]`` measures the node instead, as
 a robot runs it: a camera process, htt_node and a consumer over DDS; latency percentiles, the
@@ -20,15 +23,14 @@ CPU use and memory growth, and with ``--peak`` the peak throughput; JSON and a p
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -39,6 +41,7 @@ from htt_ros.data.synthetic import generate_sequence
 from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import BACKENDS, GRAPHS, LoadedModel, load_model
 from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner, default_threads
+from htt_ros.engines.timing import median_ms
 from htt_ros.errors import UserError
 from htt_ros.geometry import decode_25d, scale_intrinsics
 from htt_ros.metrics import softmax
@@ -50,17 +53,6 @@ from htt_ros.streaming.preprocess import to_network_input
 from htt_ros.tools.cli import positive_float, positive_int, refuses_in_one_line, writable_file
 
 ACTION_STRIDE = 8
-
-
-def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def camera_stream(card_joints: int, n: int, size: tuple[int, int]) -> tuple[list, np.ndarray]:
@@ -93,27 +85,34 @@ def undistortion_times(
     }
 
 
+def step_feeds(card: ModelCard, image: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """pose_step's feeds for a full window around ``image`` (default: a grey one)."""
+    if image is None:
+        image = np.full((1, card.input_height, card.input_width, 3), 128, np.uint8)
+    return {
+        "image": image,
+        "prev_features": np.zeros((card.window - 1, 512), np.float32),
+        "valid": np.ones(card.window, bool),
+    }
+
+
 def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
     card, size = model.card, (model.card.input_width, model.card.input_height)
     frame = card.decoding.frame
     image, view = to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame)
     k_frame = view.intrinsics(k)
-    step_feeds = {
-        "image": image,
-        "prev_features": np.zeros((card.window - 1, 512), np.float32),
-        "valid": np.ones(card.window, bool),
-    }
+    feeds = step_feeds(card, image)
     action_feeds = {
         "tokens": np.zeros((card.clip_length, 512), np.float32),
         "valid": np.ones(card.clip_length, bool),
     }
-    pose_raw = model.pose_step.run(step_feeds)["pose_raw"][-1]
+    pose_raw = model.pose_step.run(feeds)["pose_raw"][-1]
     return {
         "conversion_resize_ms": median_ms(
             lambda: to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame),
             repeats,
         ),
-        "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(step_feeds), repeats),
+        "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(feeds), repeats),
         "action_ms": median_ms(lambda: model.action.run(action_feeds), max(3, repeats // 2)),
         "decoding_ms": median_ms(lambda: decode_25d(pose_raw, k_frame, frame), repeats),
     }
@@ -402,7 +401,8 @@ def print_model(model: dict) -> None:
 
 
 def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: int) -> dict:
-    """Trunk, streaming, naive (and int8 streaming) per-frame costs in one run, same threads."""
+    """Trunk, streaming, naive (and int8 trunk and streaming) per-frame costs in one run, same
+    threads; OpenVINO against ONNX Runtime on the same graphs where openvino is importable."""
     try:
         import torch  # noqa: F401  (the trunk and naive graphs are exported from network.pt)
 
@@ -411,34 +411,77 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
     except ImportError:
         return {"skipped": "torch is not installed (pip install ros-htt-ros[torch])"}
     size = (base.card.input_width, base.card.input_height)
+    images = [
+        to_network_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, base.card.decoding.frame)[0]
+        for bgr in frames
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         net = load_network(args.model_dir / "network.pt")
         export_benchmark_graphs(net, tmp, size)
-        trunk = OnnxRuntimeRunner(Path(tmp) / "trunk.onnx", threads=threads)
+        trunk_path = Path(tmp) / "trunk.onnx"
+        trunk = OnnxRuntimeRunner(trunk_path, threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
-    model = load_model(args.model_dir, precision="fp32", threads=threads)
-    image, _ = to_network_input(
-        cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), size, base.card.decoding.frame
-    )
-    trunk_ms = median_ms(lambda: trunk.run({"image": image}), repeats=15)
-    streaming_ms = pipeline_ms_per_frame(model, frames, k)
-    naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)
-    ratios = {
-        "threads": threads,
-        "trunk_ms": trunk_ms,
-        "streaming_ms_per_frame": streaming_ms,
-        "naive_ms_per_frame": naive_ms,
-        "pipeline_over_trunk": streaming_ms / trunk_ms,
-        "naive_over_streaming": naive_ms / streaming_ms,
-    }
-    try:
-        int8 = load_model(args.model_dir, precision="int8", threads=threads)
-    except EngineError as error:
-        ratios["int8"] = f"not measured: {error}"
-    else:
-        int8_ms = pipeline_ms_per_frame(int8, frames, k)
-        ratios |= {"int8_ms_per_frame": int8_ms, "int8_speedup": streaming_ms / int8_ms}
+        model = load_model(args.model_dir, precision="fp32", threads=threads)
+        trunk_ms = median_ms(lambda: trunk.run({"image": images[0]}), repeats=15)
+        streaming_ms = pipeline_ms_per_frame(model, frames, k)
+        naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)
+        ratios = {
+            "threads": threads,
+            "trunk_ms": trunk_ms,
+            "streaming_ms_per_frame": streaming_ms,
+            "naive_ms_per_frame": naive_ms,
+            "pipeline_over_trunk": streaming_ms / trunk_ms,
+            "naive_over_streaming": naive_ms / streaming_ms,
+        }
+        try:
+            int8 = load_model(args.model_dir, precision="int8", threads=threads)
+        except EngineError as error:
+            ratios["int8"] = f"not measured: {error}"
+        else:
+            int8_trunk = int8_trunk_path(trunk_path, base.card, images)
+            runner = OnnxRuntimeRunner(int8_trunk, threads=threads)
+            int8_trunk_ms = median_ms(lambda: runner.run({"image": images[0]}), repeats=15)
+            int8_ms = pipeline_ms_per_frame(int8, frames, k)
+            ratios |= {
+                "int8_trunk_ms": int8_trunk_ms,
+                "int8_ms_per_frame": int8_ms,
+                "int8_speedup": streaming_ms / int8_ms,
+                "int8_pipeline_over_trunk": int8_ms / int8_trunk_ms,
+            }
+        ratios["openvino"] = openvino_side_by_side(args.model_dir, base.card, images[0], threads)
     return ratios
+
+
+def int8_trunk_path(trunk: Path, card: ModelCard, images: list[np.ndarray]) -> Path:
+    """The bare trunk quantized as the folder's pose_step was (its card's choice), calibrated
+    on the benchmark's frames: the int8 pipeline's yardstick."""
+    from htt_ros.engines.quantize import CHOICES, DEFAULT_CHOICE, quantize_graph
+
+    choice = CHOICES[card.quantization.choice if card.quantization else DEFAULT_CHOICE]
+    target = trunk.with_name("trunk.int8.onnx")
+    quantize_graph(trunk, target, [{"image": image} for image in images], choice, choice.ops)
+    return target
+
+
+def openvino_side_by_side(
+    folder: Path, card: ModelCard, image: np.ndarray, threads: int
+) -> dict | str:
+    """OpenVINO against ONNX Runtime on the folder's graphs (int8 too where they exist)."""
+    if importlib.util.find_spec("openvino") is None:
+        return "not measured: openvino is not installed (pip install openvino)"
+    from htt_ros.engines.openvino_compare import compare_graphs
+
+    action = {
+        "tokens": np.zeros((card.clip_length, 512), np.float32),
+        "valid": np.ones(card.clip_length, bool),
+    }
+    feeds = {"pose_step": step_feeds(card, image), "action": action}
+    graphs = {f"{name}_fp32": (folder / card.graphs[name].file, feeds[name]) for name in GRAPHS}
+    for name in GRAPHS:
+        entry = card.extra.get("int8", {}).get(name)
+        if entry is not None:
+            graphs[f"{name}_int8"] = (folder / entry["file"], feeds[name])
+    return compare_graphs(graphs, threads)
 
 
 def print_run(run: dict) -> None:
