@@ -33,7 +33,7 @@ def folders(tmp_path_factory) -> tuple[Path, Path]:
     frames.mkdir()
     for i, rgb in enumerate(camera_frames(12, (224, 128), seed=1)):
         cv2.imwrite(str(frames / f"{i:03d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    assert quantize([str(quantized), "--calibration", str(frames)]) == 0
+    assert quantize([str(quantized), "--calibration", str(frames), "--max-frames", "8"]) == 0
     return plain, quantized
 
 
