@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sized
 from pathlib import Path
 
 import numpy as np
@@ -94,9 +95,9 @@ def play(model: Path, scenes: Path, params=(), remaps=(), camera=()) -> tuple[di
     return poses, output, played.stdout + played.stderr
 
 
-def wait_for_last_poses(poses: dict, quiet_s: float = 1.0, timeout_s: float = 20.0) -> None:
-    """The camera is done: wait until the node's last poses have arrived (no new pose for
-    ``quiet_s``), so a pose still being inferred or in flight is not missed."""
+def wait_for_last_poses(poses: Sized, quiet_s: float = 1.0, timeout_s: float = 20.0) -> None:
+    """The camera is done: wait until the node's last outputs have arrived in ``poses`` (nothing
+    new for ``quiet_s``), so one still being inferred or in flight is not missed."""
     deadline = time.monotonic() + timeout_s
     count, changed = len(poses), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - changed < quiet_s:
@@ -187,9 +188,12 @@ def test_segment_bursts_draw_every_pose_and_shutdown_clears_them(model: Path) ->
             executor.add_node(recorder)
             spinner = threading.Thread(target=executor.spin, daemon=True)
             spinner.start()
-            time.sleep(1.0)
+            deadline = time.monotonic() + 60  # the recorder sees the node's publisher first
+            while not recorder.count_publishers("/markers") and time.monotonic() < deadline:
+                time.sleep(0.05)
             camera = [sys.executable, str(FIXTURES / "camera_publisher.py"), "normal", "30", "75"]
             subprocess.run(camera, capture_output=True, timeout=120)
+            wait_for_last_poses(arrays)  # marker bursts, one per segment
             output = interrupt(node, timeout=30)
             deadline = time.monotonic() + 5
             while not any(m.action == Marker.DELETEALL for a in arrays for m in a.markers):

@@ -36,6 +36,7 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNodeMixin, LifecycleState, TransitionCallbackReturn
@@ -84,6 +85,7 @@ ROS_PARAMETER_PREFIXES = ("qos_overrides.", "use_sim_time", "start_type_descript
 PACKAGES = {"onnxruntime": "onnxruntime", "torch": "torch", "tensorrt": "tensorrt"}
 PACKAGES |= {"torchvision": "torchvision", "cuda": "cuda-python", "pycuda": "pycuda"}
 THROTTLE_S = 5.0
+CLEAR_ACK_TIMEOUT_S = 1.0  # how long shutdown waits for RViz to take the markers' DELETEALL
 RCLError = rclpy_implementation.RCLError
 
 
@@ -574,6 +576,8 @@ class HttNode(LifecycleNodeMixin, Node):
                 worker.stop()
         if self._marked_header is not None and self.context.ok():  # remove the hands from RViz
             self.markers_pub.publish(clear_markers(self._marked_header))
+            # the process ends next: let reliable subscribers (RViz) acknowledge it first
+            self.markers_pub.wait_for_all_acked(Duration(seconds=CLEAR_ACK_TIMEOUT_S))
             self._marked_header = None
         super().destroy_node()
 
