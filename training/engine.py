@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
 from htt_ros.metrics import (
     PoseMetrics,
@@ -31,6 +30,7 @@ from htt_ros.metrics import (
     video_action_accuracy,
 )
 from htt_ros.model.decoding import decode_25d
+from htt_ros.progress import Progress, progress_iter
 from training.config import LossSection
 from training.distributed import LOG, DistInfo, all_finite, all_gather_objects, all_reduce_sum
 from training.losses import htt_loss
@@ -70,8 +70,9 @@ def train_one_epoch(
     sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros((), device=info.device))
     steps = 0
     start = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1} train", disable=not info.is_main, leave=False)
-    for batch in bar:
+    total = len(loader) if isinstance(loader, Sized) else None
+    bar = Progress(f"epoch {epoch + 1} train", total, unit="steps", enabled=info.is_main)
+    for batch in bar.iterate(loader):
         batch = _to_device(batch, info.device)
         outputs = model(batch["images"], batch["not_padding"] > 0)
         loss, terms = htt_loss(outputs, batch, loss_weights)
@@ -88,7 +89,7 @@ def train_one_epoch(
         for k, v in terms.items():
             sums[k] += v
         if info.is_main:
-            bar.set_postfix(loss=f"{float(terms['loss']):.3f}")
+            bar.set_postfix(f"loss {float(terms['loss']):.3f}")
             if writer is not None:
                 for k, v in terms.items():
                     writer.add_scalar(f"train_step/{k}", float(v), global_step + steps)
@@ -163,7 +164,7 @@ def predict(model: nn.Module, loader: Iterable[dict[str, Any]], info: DistInfo) 
     ``action_probs [C, A]``, ``action [C]``."""
     model.eval()
     parts: dict[str, list[Any]] = defaultdict(list)
-    for batch in tqdm(loader, desc="evaluate", disable=not info.is_main, leave=False):
+    for batch in progress_iter(loader, "evaluate", unit="batches", enabled=info.is_main):
         videos = batch["video"]
         batch = _to_device(batch, info.device)
         out = model(batch["images"], batch["not_padding"] > 0)

@@ -30,7 +30,6 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import Header
-from tqdm import tqdm
 
 from htt_ros.bags.bag_io import (
     CAMERA_INFO_TOPIC,
@@ -45,6 +44,7 @@ from htt_ros.bags.bag_io import (
 from htt_ros.data import generate_sequence, load_fpha, load_h2o, synthetic_labels
 from htt_ros.labels import LabelSet
 from htt_ros.msg import Action, HandPoses
+from htt_ros.progress import Progress
 from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
 from htt_ros.ros.message_builders import actions_msg, hands_msg, labels_msg
 from htt_ros.skeleton import BONES, JOINT_NAMES, hands_for_joint_count
@@ -188,7 +188,7 @@ def write_bag(
     :raises BagError: when ``out`` exists or ``storage`` is unknown.
     """
     total = sum(s.num_frames for s in sequences)
-    bar = tqdm(total=total, desc=f"writing {out.name}", unit="frame", disable=not progress)
+    bar = Progress(f"htt-make-bag: writing {out.name}", total, enabled=progress)
     image_topic = COMPRESSED_TOPIC if compressed else IMAGE_TOPIC
     t_ns = START_NS
     with BagWriter(out, storage) as bag:

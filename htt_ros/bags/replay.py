@@ -23,6 +23,7 @@ from htt_ros.bags.evaluation import (
     ReplayRun,
 )
 from htt_ros.engines.loader import LoadedModel
+from htt_ros.progress import Progress
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource, Undistortion
 from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 from htt_ros.ros.parameters import PARAMETERS
@@ -66,6 +67,7 @@ def run_offline(
         run.action_scores += [(a.newest.stamp_ns, a.smoothed) for a in out.actions]
         run.action_available_ns += [available] * len(out.actions)
 
+    progress = Progress("htt-replay", info.counts.get(info.image_topic))
     start = time.perf_counter()
     for topic, _, msg in read_messages(bag, [info.image_topic, CAMERA_INFO_TOPIC]):
         if topic == CAMERA_INFO_TOPIC:
@@ -84,6 +86,8 @@ def run_offline(
             rgb = answer.undistort.image(rgb)
         collect(pipeline.push(rgb, stamp, answer.k), stamp, started)
         run.frames_sent += 1
+        progress.update()
+    progress.close()
     if run.frames_sent:
         collect(pipeline.flush(), stamp, time.perf_counter())
     run.wall_s = time.perf_counter() - start

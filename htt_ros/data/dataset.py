@@ -25,6 +25,7 @@ from PIL import Image
 from htt_ros.errors import UserError
 from htt_ros.geometry import POSE_FRAME
 from htt_ros.labels import LabelSet
+from htt_ros.progress import Progress
 
 IMAGE_SIZE: tuple[int, int] = POSE_FRAME  # (W, H) of every frame the readers return
 FRAME_RATE = 30.0  # Hz, both data sets
@@ -132,17 +133,14 @@ class SequenceDataset:
         Sequences with a complete cache file are skipped, so an interrupted run resumes. Each
         file is written under a temporary name and renamed when complete. Returns the folder.
         """
-        from tqdm import tqdm
-
         folder = Path(cache_dir) if cache_dir is not None else self.root / CACHE_DIRNAME
         folder.mkdir(parents=True, exist_ok=True)
         self.cache_dir = folder
         todo = [s for s in self.sequences if self._open_cache(s) is None]
-        bar = tqdm(
-            total=sum(s.num_frames for s in todo),
-            unit="frame",
-            desc=f"caching {self.name} {self.split}",
-            disable=not progress,
+        bar = Progress(
+            f"caching {self.name} {self.split}",
+            sum(s.num_frames for s in todo),
+            enabled=progress,
         )
         with bar:
             for seq in todo:

@@ -30,6 +30,7 @@ from htt_ros.data import fpha, h2o
 from htt_ros.data.dataset import FRAME_RATE, IMAGE_SIZE, DatasetError, project
 from htt_ros.data.render import Canvas
 from htt_ros.labels import Action, LabelSet
+from htt_ros.progress import Progress
 
 LAYOUTS: tuple[str, ...] = ("fpha", "h2o")
 VERBS: tuple[str, ...] = ("lift", "push", "pull", "rotate", "shake", "tilt")
@@ -466,8 +467,6 @@ def write_dataset(
         workers: processes rendering in parallel.
         progress: show a progress bar.
     """
-    from tqdm import tqdm
-
     _check_layout(layout)
     fractions = SPLIT_FRACTIONS[layout]
     if sequences < len(fractions) + 1:
@@ -491,7 +490,7 @@ def write_dataset(
     root.mkdir(parents=True, exist_ok=True)
     _write_label_files(layout, root, labels, plan, jobs, listing)
     total = sum(j.num_frames for j in jobs)
-    with tqdm(total=total, unit="frame", desc=f"htt-synth {layout}", disable=not progress) as bar:
+    with Progress(f"htt-synth: {layout}", total, enabled=progress) as bar:
         if workers <= 1:
             for job in jobs:
                 bar.update(_write_job(job))

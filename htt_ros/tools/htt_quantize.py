@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from tqdm import tqdm
-
 from htt_ros.engines.frame_sources import (
     SYNTHETIC,
     CalibrationError,
@@ -35,6 +33,7 @@ from htt_ros.engines.loader import GRAPHS, load_model
 from htt_ros.engines.onnxruntime_backend import OnnxRuntimeRunner
 from htt_ros.engines.quantize import CHOICES, DEFAULT_CHOICE, quantize_folder, record_feeds
 from htt_ros.model_card import ModelCard, Quantization
+from htt_ros.progress import Progress
 from htt_ros.tools.cli import positive_int, refuses_in_one_line
 
 CALIBRATION_SEED, HELD_OUT_SEED = 1, 2  # the renderer's: neither is the demo's training data
@@ -95,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     calibration = itertools.islice(
         open_source(args.calibration, layout, CALIBRATION_SEED), args.max_frames
     )
-    frames = tqdm(calibration, total=args.max_frames, desc="calibration frames", unit="frame")
-    feeds = record_feeds(args.model_dir, frames)
-    calibrated = frames.n
+    counter = Progress("htt-quantize: calibration", args.max_frames)
+    feeds = record_feeds(args.model_dir, counter.iterate(calibration))
+    calibrated = counter.count
 
     def held_out() -> Iterator[SourceFrame]:
         if args.held_out is not None:
