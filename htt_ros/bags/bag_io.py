@@ -17,12 +17,21 @@ from typing import Any
 
 import yaml
 from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.interfaces import (
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg
 from rosbags.typesys import get_typestore as _get_typestore
 from rosbags.typesys.store import Typestore
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from visualization_msgs.msg import MarkerArray
 
 from htt_ros.bags.mcap_scan import starts_as_mcap, whole_messages
 from htt_ros.errors import UserError
@@ -44,6 +53,7 @@ MESSAGE_TYPES: dict[str, Any] = {
     "htt_ros/msg/HandPoses": HandPoses,
     "htt_ros/msg/Action": Action,
     "htt_ros/msg/HandLabels": HandLabels,
+    "visualization_msgs/msg/MarkerArray": MarkerArray,
 }
 
 
@@ -93,8 +103,23 @@ def check_new_bag(path: Path) -> None:
         raise BagError(f"{path} already exists; choose a new bag path or delete it")
 
 
+_UNSET = QosTime(sec=0, nsec=0)  # rosbag2's "default" for deadline, lifespan and lease
+LATCHED = Qos(
+    history=QosHistory.KEEP_LAST,
+    depth=1,
+    reliability=QosReliability.RELIABLE,
+    durability=QosDurability.TRANSIENT_LOCAL,
+    deadline=_UNSET,
+    lifespan=_UNSET,
+    liveliness=QosLiveliness.AUTOMATIC,
+    liveliness_lease_duration=_UNSET,
+    avoid_ros_namespace_conventions=False,
+)  # offered by a latched topic's recorded publisher, so ``ros2 bag play`` latches it too
+
+
 class BagWriter:
-    """Writes rclpy messages to a new rosbag2 directory; a topic is added on its first message."""
+    """Writes rclpy messages (or their CDR) to a new rosbag2 directory; a topic is added on its
+    first message."""
 
     def __init__(self, path: Path, storage: str = "mcap") -> None:
         if storage not in STORAGES:
@@ -110,12 +135,23 @@ class BagWriter:
     def __exit__(self, *exc: object) -> None:
         self._writer.close()
 
-    def write(self, topic: str, msg: Any, log_time_ns: int) -> None:
+    def write(self, topic: str, msg: Any, log_time_ns: int, latched: bool = False) -> None:
+        """``msg`` at ``log_time_ns``; a ``latched`` topic is recorded as offered
+        transient-local (:data:`LATCHED`)."""
+        self.write_raw(topic, type_name(msg), serialize_message(msg), log_time_ns, latched)
+
+    def write_raw(
+        self, topic: str, msgtype: str, cdr: bytes, log_time_ns: int, latched: bool = False
+    ) -> None:
+        """Serialized ``cdr`` of type ``msgtype`` (``pkg/msg/Name``) at ``log_time_ns``."""
         connection = self._connections.get(topic)
         if connection is None:
-            connection = self._writer.add_connection(topic, type_name(msg), typestore=typestore())
+            qos = [LATCHED] if latched else []
+            connection = self._writer.add_connection(
+                topic, msgtype, typestore=typestore(), offered_qos_profiles=qos
+            )
             self._connections[topic] = connection
-        self._writer.write(connection, log_time_ns, serialize_message(msg))
+        self._writer.write(connection, log_time_ns, cdr)
 
 
 @dataclass

@@ -52,6 +52,7 @@ from htt_ros.engines.base import EngineError
 from htt_ros.engines.loader import LoadedModel, load_model, resolve_precision
 from htt_ros.model_card import ModelCard, ModelCardError
 from htt_ros.msg import Action, HandLabels, HandPoses
+from htt_ros.ros import output_topics as topics
 from htt_ros.ros.annotate import annotate
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource
 from htt_ros.ros.frame_worker import FrameWorker
@@ -146,11 +147,11 @@ class HttNode(LifecycleNodeMixin, Node):
         self.image_sub = self.info_sub = None
         self.intrinsics: IntrinsicsSource | None = None
 
-        self.hands_pub = self._publisher(HandPoses, "hands", 10)
-        self.action_pub = self._publisher(Action, "action", 10)
-        self.labels_pub = self._publisher(HandLabels, "labels", latched_qos())
-        self.markers_pub = self._publisher(MarkerArray, "markers", 5)
-        self.annotated_pub = self._publisher(Image, "annotated", 2)
+        self.hands_pub = self._publisher(HandPoses, topics.HANDS, 10)
+        self.action_pub = self._publisher(Action, topics.ACTION, 10)
+        self.labels_pub = self._publisher(HandLabels, topics.LABELS, latched_qos())
+        self.markers_pub = self._publisher(MarkerArray, topics.MARKERS, 5)
+        self.annotated_pub = self._publisher(Image, topics.ANNOTATED, 2)
         self.diagnostics_pub = self.create_publisher(
             DiagnosticArray, "/diagnostics", 10, qos_overriding_options=overridable()
         )

@@ -18,7 +18,7 @@ from htt_ros.msg import Action, ClassScore, Hand, HandLabels, HandPoses, ObjectC
 from htt_ros.ros.hand_layout import in_view_fraction, joint_slices, per_hand_skeleton
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult
 
-_SIDES = {"left": Hand.LEFT, "right": Hand.RIGHT}
+SIDES = {"left": Hand.LEFT, "right": Hand.RIGHT}  # card hand names to Hand.side
 
 
 def source_header(frame: FrameRef) -> Header:
@@ -87,7 +87,7 @@ def hands_msg(
         image_height=height,
         hands=[
             Hand(
-                side=_SIDES[side],
+                side=SIDES[side],
                 joints_3d=[Point(x=x, y=y, z=z) for x, y, z in joints3d[span]],
                 joints_2d=[Pixel(x=x, y=y) for x, y in joints2d[span]],
                 in_view_fraction=in_view_fraction(
@@ -178,7 +178,7 @@ def labels_msg(
         action_verbs=[a.verb for a in labels.actions],
         action_nouns=[a.noun for a in labels.actions],
         object_names=list(labels.objects),
-        hands=[_SIDES[side] for side in hands],
+        hands=[SIDES[side] for side in hands],
         joint_names=list(joint_names),
         bone_parents=[parent for parent, _ in bones],
         bone_children=[child for _, child in bones],
