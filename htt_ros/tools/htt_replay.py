@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from htt_ros.bags.bag_io import BagInfo, bag_info
+from htt_ros.bags.bag_io import BagInfo, bag_info, check_new_bag
 from htt_ros.bags.evaluation import (
     GroundTruth,
     ReplayRun,
@@ -17,6 +17,7 @@ from htt_ros.bags.evaluation import (
 )
 from htt_ros.bags.paper_protocol import run_paper
 from htt_ros.bags.replay import DEFAULTS, run_offline
+from htt_ros.bags.replay_outputs import ReplayOutputs
 from htt_ros.bags.streaming_protocol import (
     PROTOCOLS,
     default_lags,
@@ -32,6 +33,7 @@ from htt_ros.tools.cli import (
     positive_float,
     positive_int,
     refuses_in_one_line,
+    writable_file,
     writable_folder,
 )
 
@@ -124,7 +126,62 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="sliding lags of --protocol streaming (default: 0, t/4, t/2 and t-1)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
+    # * Outputs beyond the report folder's predictions.jsonl
+    parser.add_argument(
+        "--out-bag",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write an MCAP rosbag2 with the node's topics (/hands, /action, /labels, /markers) "
+        "at the input's log times, and the input's camera topics",
+    )
+    parser.add_argument(
+        "--no-copy-input",
+        action="store_true",
+        help="leave the input's camera topics out of --out-bag",
+    )
+    parser.add_argument(
+        "--annotated", action="store_true", help="add /annotated images to --out-bag"
+    )
+    parser.add_argument(
+        "--annotated-video",
+        type=Path,
+        default=None,
+        metavar="FILE.mp4",
+        help="write every input frame with the skeleton, object and action drawn",
+    )
     return parser
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """:raises UserError: for output flags that cannot be honoured, before any long work."""
+    for flag in ("annotated", "no_copy_input"):
+        if getattr(args, flag) and args.out_bag is None:
+            name = "--" + flag.replace("_", "-")
+            raise UserError(f"{name} needs --out-bag; add --out-bag DIR or drop {name}")
+    if args.out_bag is not None:
+        check_new_bag(args.out_bag)
+        writable_folder(args.out_bag.parent, "output bag")
+    if args.annotated_video is not None:
+        writable_file(args.annotated_video)
+        if args.annotated_video.suffix.lower() != ".mp4":
+            raise UserError(
+                f"--annotated-video {args.annotated_video} does not end in .mp4; give a .mp4 "
+                f"file (written with the mp4v codec)"
+            )
+
+
+def output_sink(args: argparse.Namespace, model: LoadedModel, out: Path) -> ReplayOutputs:
+    """The sink of the outputs asked for; predictions.jsonl goes into the report folder ``out``."""
+    return ReplayOutputs(
+        out,
+        model.card,
+        args.model.name,
+        out_bag=args.out_bag,
+        copy_input=not args.no_copy_input,
+        annotated=args.annotated,
+        video=args.annotated_video,
+    )
 
 
 def _lags(text: str) -> list[int]:
