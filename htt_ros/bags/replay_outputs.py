@@ -4,7 +4,7 @@ always, and the output bag and the annotated video when asked.
 Memory stays bounded: an input image is held only until a pose at or after its stamp comes
 (poses come in stamp order, at most the pose window and its look-ahead later), then it is
 drawn into the video and let go; the log times of the last :data:`RECENT_POSES` posed frames
-are kept for the actions, which name one of them as their newest frame.
+are kept for the actions, which name a posed frame (or one about to be) as their newest.
 """
 
 import threading
@@ -86,7 +86,7 @@ class ReplayOutputs:
             pose = pose_result(msg)
             stamp = pose.frame.stamp_ns
             frame = self._waiting.get(stamp)
-            log_ns = self._last_log_ns if frame is None else frame.log_ns
+            log_ns = self._log_ns(stamp)
             self._posed.append((stamp, log_ns))
             rgb = None if frame is None or frame.msg is None else _rgb(frame.msg)
             if self.bag is not None:
@@ -106,9 +106,17 @@ class ReplayOutputs:
             self.predictions.action(msg)
             self._action = action_result(msg, len(self.card.labels.actions))
             if self.bag is not None:
-                stamp = self._action.newest.stamp_ns
-                known = (log for posed, log in reversed(self._posed) if posed == stamp)
-                self.bag.action(msg, next(known, self._last_log_ns))
+                self.bag.action(msg, self._log_ns(self._action.newest.stamp_ns))
+
+    def _log_ns(self, stamp: int) -> int:
+        """The log time of the input image stamped ``stamp``: a posed frame, or one whose pose
+        is still to come (an action may come before the poses of the same step); else the
+        newest input's."""
+        waiting = self._waiting.get(stamp)
+        if waiting is not None:
+            return waiting.log_ns
+        posed = (log for known, log in reversed(self._posed) if known == stamp)
+        return next(posed, self._last_log_ns)
 
     def close(self) -> None:
         """Draws the frames after the last pose and closes every file."""
