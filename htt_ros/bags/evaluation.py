@@ -187,21 +187,14 @@ def evaluate(
         "labels": labels,
         "scores_from": SCORES_FROM.get(run.mode, "smoothed probabilities"),
     }
-    report |= timing_report(run)
+    report["latency_ms"] = percentiles(run.latencies_ms)
+    report["throughput"] = {
+        "wall_s": run.wall_s,
+        "frames_per_s": run.frames_sent / run.wall_s if run.wall_s else None,
+        "poses_per_s": len(run.poses) / run.wall_s if run.wall_s else None,
+    }
     report["details"] = run.details
     return report, metrics
-
-
-def timing_report(run: ReplayRun) -> dict[str, Any]:
-    """Latency percentiles (ms) and throughput of a run, with or without ground truth."""
-    return {
-        "latency_ms": percentiles(run.latencies_ms),
-        "throughput": {
-            "wall_s": run.wall_s,
-            "frames_per_s": run.frames_sent / run.wall_s if run.wall_s else None,
-            "poses_per_s": len(run.poses) / run.wall_s if run.wall_s else None,
-        },
-    }
 
 
 def summary_table(report: dict[str, Any]) -> str:
@@ -224,12 +217,6 @@ def summary_table(report: dict[str, Any]) -> str:
                 f"{action['video_accuracy']:.3f} of {action['sequences']}",
             )
         )
-    return text_table(rows + timing_rows(report))
-
-
-def timing_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """The summary rows of :func:`timing_report`'s numbers."""
-    rows = []
     lat = report["latency_ms"]
     if lat["count"]:
         rows.append(
@@ -241,11 +228,6 @@ def timing_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     fps = report["throughput"]["frames_per_s"]
     if fps:
         rows.append(("throughput (frames/s)", f"{fps:.1f}"))
-    return rows
-
-
-def text_table(rows: list[tuple[str, Any]]) -> str:
-    """``name  value`` lines, the values aligned."""
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -301,8 +283,7 @@ def _strip(bag: Path, image_topic: str, run: ReplayRun, truth: GroundTruth, path
     return True
 
 
-def latency_histogram(run: ReplayRun, path: Path) -> None:
-    """The run's latencies as a histogram with p50, p90 and p99 marked."""
+def _latency_histogram(run: ReplayRun, path: Path) -> None:
     plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     values = np.asarray(run.latencies_ms)
@@ -352,7 +333,7 @@ def write_report(
         )
         figures.append("confusion.png")
     if run.latencies_ms:
-        latency_histogram(run, out / "latency.png")
+        _latency_histogram(run, out / "latency.png")
         figures.append("latency.png")
     if _strip(bag, image_topic, run, truth, out / "frames.png"):
         figures.append("frames.png")
