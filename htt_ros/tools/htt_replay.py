@@ -171,8 +171,9 @@ def check_outputs(args: argparse.Namespace) -> None:
             )
 
 
-def output_sink(args: argparse.Namespace, model: LoadedModel, out: Path) -> ReplayOutputs:
-    """The sink of the outputs asked for; predictions.jsonl goes into the report folder ``out``."""
+def make_sink(args: argparse.Namespace, out: Path, model: LoadedModel) -> ReplayOutputs:
+    """The one place where the replay's outputs are made: predictions.jsonl into the report
+    folder ``out``, and the output bag and annotated video when asked."""
     return ReplayOutputs(
         out,
         model.card,
