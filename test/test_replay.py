@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from htt_ros.bags.bag_io import BagWriter, bag_info
-from htt_ros.bags.make_bag import synthetic_sequences, to_time, write_bag
+from htt_ros.bags.make_bag import synthetic_sequences, write_bag
+from htt_ros.bags.recording import open_recording
 from htt_ros.data import synthetic_labels
 from htt_ros.model import HTT, HTTConfig, save_checkpoint
-from htt_ros.ros.image_messages import rgb_to_image_msg
 from htt_ros.tools.htt_export import main as export_main
 from htt_ros.tools.htt_replay import main
 
 pytestmark = pytest.mark.slow  # every test exports a model
-FIGURES = {"pck.png", "confusion.png", "latency.png", "frames.png"}
+SCORE_FIGURES = {"pck.png", "confusion.png", "latency.png", "frames.png"}
+FIGURES = SCORE_FIGURES | {"action_timeline.png", "in_view.png"}  # + predictions.jsonl's
 REPORT_KEYS = {
     "mode", "dataset", "frames_in_bag", "frames_sent", "poses", "poses_matched",
     "dropped_frames", "pose", "object_accuracy", "action", "latency_ms", "throughput",
-    "details", "model", "bag", "backend", "figures", "protocol", "online_action",
+    "details", "model", "input", "backend", "figures", "protocol", "online_action",
     "pose_latency_ms",
 }  # fmt: skip
 
@@ -77,6 +77,9 @@ def test_offline_report_has_every_key_and_figure(offline) -> None:
     assert report["details"]["resets"] == 1  # the gap between the sequences
     summary = (out / "summary.txt").read_text()
     assert "MEPE joints3d (mm)" in summary and "latency ms p50/p90/p99/max" in summary
+    lines = [json.loads(line) for line in (out / "predictions.jsonl").open()]
+    assert sum("hands" in line for line in lines) == 36  # the evaluation runs on top
+    assert all(("hands" in line) != ("action" in line) for line in lines) and len(lines) > 36
 
 
 @pytest.mark.ros
@@ -87,10 +90,10 @@ def test_live_replay_predicts_what_offline_replay_does(model, bag, offline, tmp_
     from htt_ros.engines.loader import load_model
     from htt_ros.streaming.pipeline import StreamingConfig
 
-    info = bag_info(bag)
-    live: ReplayRun = run_live(model, bag, info, 24, 0.5, ["action_stride:=8"])
+    recording = open_recording(bag)
+    live: ReplayRun = run_live(model, recording, 24, 0.5, ["action_stride:=8"])
     assert live.dropped_frames == 0 and live.frames_sent == 72, live.details
-    reference = run_offline(load_model(model), bag, info, StreamingConfig())
+    reference = run_offline(load_model(model), recording, StreamingConfig())
     assert set(live.poses) == set(reference.poses) and len(live.poses) == 36
     for stamp, pose in reference.poses.items():
         assert np.abs(live.poses[stamp].joints3d - pose.joints3d).max() < 1e-4
@@ -108,26 +111,7 @@ def test_live_replay_predicts_what_offline_replay_does(model, bag, offline, tmp_
     # The live report of that run.
     truth = read_ground_truth(bag)
     report, curves = evaluate(live, truth, 24)
-    write_report(tmp_path, report, curves, live, truth, bag, info.image_topic)
-    assert report["mode"] == "live" and set(report["figures"]) == FIGURES
+    write_report(tmp_path, report, curves, live, truth, bag, recording.image_topic)
+    assert report["mode"] == "live" and set(report["figures"]) == SCORE_FIGURES
     assert report["action"]["predictions"] == offline[0]["action"]["predictions"]
     assert report["action"]["scores_from"] == "Action.top_k"
-
-
-def test_a_bag_without_ground_truth_is_refused(model: Path, tmp_path: Path, capsys) -> None:
-    path = tmp_path / "camera_only"
-    with BagWriter(path) as writer:
-        image = rgb_to_image_msg(np.zeros((4, 6, 3), np.uint8), to_time_header())
-        writer.write("/camera/image_raw", image, 1)
-    assert main([str(model), str(path), "--out", str(tmp_path / "r")]) == 2
-    error = capsys.readouterr().err
-    assert (
-        "lacks /ground_truth/hands" in error
-        and "/camera/image_raw (sensor_msgs/msg/Image, 1)" in error
-    )
-
-
-def to_time_header():
-    from std_msgs.msg import Header
-
-    return Header(stamp=to_time(1), frame_id="cam")

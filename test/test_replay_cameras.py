@@ -10,8 +10,9 @@ from camera_scenes import DISTORTIONS, Run, distort_points, in_canvas, original,
 from model_folders import export_small_model
 from std_msgs.msg import Header
 
-from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, IMAGE_TOPIC, BagWriter, bag_info
+from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, IMAGE_TOPIC, BagWriter
 from htt_ros.bags.make_bag import to_time
+from htt_ros.bags.recording import open_recording
 from htt_ros.bags.replay import run_offline
 from htt_ros.engines.loader import load_model
 from htt_ros.ros.image_messages import camera_info_msg, rgb_to_image_msg
@@ -40,7 +41,7 @@ def replay(model, run: Run, folder: Path, rectification: str = "auto") -> list:
                 info.distortion_model, info.d = run.model, list(run.d) or [0.0] * 5
                 bag.write(CAMERA_INFO_TOPIC, info, t_ns)
                 bag.write(IMAGE_TOPIC, rgb_to_image_msg(rgb, header), t_ns)
-    result = run_offline(model, path, bag_info(path), CONFIG, rectification)
+    result = run_offline(model, open_recording(path), CONFIG, rectification)
     assert len(result.poses) == FRAMES
     return [result.poses[stamp] for stamp in sorted(result.poses)]
 

@@ -7,6 +7,7 @@ exactly what a ROS publisher would have sent.
 """
 
 import functools
+import heapq
 import os
 import re
 import sys
@@ -162,7 +163,7 @@ class BagInfo:
     topics: dict[str, str]
     counts: dict[str, int]
     duration_ns: int
-    cut_off: bool = False  # MCAP cut off (or no metadata.yaml); counts are of whole messages
+    cut_off: bool = False  # an MCAP file ends early; counts are of its whole messages
 
     @property
     def message_count(self) -> int:
@@ -170,21 +171,13 @@ class BagInfo:
 
     @property
     def image_topic(self) -> str:
-        """The camera topic (raw preferred over compressed).
+        """The camera topic, found by message type (:mod:`~htt_ros.bags.camera_topics`).
 
-        :raises BagError: listing the bag's topics when it has no camera image topic.
+        :raises BagError: listing the bag's topics when it has no camera, or several.
         """
-        for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
-            if topic in self.topics:
-                return topic
-        images = [t for t, kind in self.topics.items() if kind in _IMAGE_TYPES]
-        if len(images) == 1:
-            return images[0]
-        raise BagError(
-            f"{self.path} has no single camera image topic (expected {IMAGE_TOPIC} or "
-            f"{COMPRESSED_TOPIC}); its topics are: {self.describe_topics()}. Write bags with "
-            f"htt-make-bag, or record the camera on one of those topics"
-        )
+        from htt_ros.bags.camera_topics import find_camera
+
+        return find_camera(self).image
 
     @property
     def compressed(self) -> bool:
@@ -204,17 +197,13 @@ class BagInfo:
         return ", ".join(f"{t} ({k}, {self.counts[t]})" for t, k in sorted(self.topics.items()))
 
 
-_IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+STORAGE_SUFFIXES = (".mcap", ".db3")
+_Source = Reader | Path  # an opened reader, or an MCAP file that ends early
 
 
-def open_reader(path: Path) -> Reader:
-    """:raises BagError: when ``path`` is not a rosbag2 directory that rosbags can read."""
-    if not (Path(path) / "metadata.yaml").is_file():
-        raise BagError(
-            f"{path} is not a rosbag2 directory (no metadata.yaml); pass the bag folder, e.g. "
-            f"one written by htt-make-bag"
-        )
-    return Reader(path)
+def _not_readable(path: Path, error: ReaderError) -> BagError:
+    reason = " ".join(str(error).split())  # rosbags quotes YAML errors over several lines
+    return BagError(f"{path} is not a bag that can be read ({reason}); pass a rosbag2 folder")
 
 
 def _cut_off_files(path: Path, error: ReaderError) -> list[Path]:
@@ -230,43 +219,72 @@ def _cut_off_files(path: Path, error: ReaderError) -> list[Path]:
             return files
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         pass
-    reason = " ".join(str(error).split())  # rosbags quotes YAML errors over several lines
-    raise BagError(f"{path} is not a bag that can be read ({reason}); pass a rosbag2 folder")
+    raise _not_readable(path, error)
 
 
-def _split_files(path: Path) -> list[Path]:
-    """The MCAP files of a bag folder in split order (``<name>_0.mcap``, ``<name>_1.mcap``)."""
+def storage_files(folder: Path) -> list[Path]:
+    """The storage files of a bag folder in split order (``<name>_0.mcap``, ``<name>_1.mcap``),
+    the order ``ros2 bag reindex`` lists them in."""
 
     def split_index(file: Path) -> int:
         number = re.search(r"_(\d+)$", file.stem)
         return int(number.group(1)) if number else 0
 
-    return sorted(path.glob("*.mcap"), key=lambda file: (split_index(file), file.name))
+    files = [f for f in folder.iterdir() if f.suffix in STORAGE_SUFFIXES and f.is_file()]
+    return sorted(files, key=lambda file: (split_index(file), file.name))
 
 
-def _open(path: Path) -> Reader | list[Path]:
-    """An opened reader of the bag, or the storage files of a cut-off MCAP bag: one rosbags
-    refuses, or a folder of MCAP files without the metadata.yaml a recorder writes at its end."""
-    path = Path(path)
-    if not (path / "metadata.yaml").is_file():
-        files = _split_files(path)
-        if files and all(map(starts_as_mcap, files)):
-            return files
-    reader = open_reader(path)
+def _open_file(file: Path) -> _Source:
+    """One storage file opened alone, or the file itself when it is MCAP that ends early.
+
+    :raises BagError: when it cannot be read at all.
+    """
+    reader = Reader(file)
     try:
         reader.open()
     except ReaderError as error:
-        return _cut_off_files(path, error)
+        if file.suffix == ".mcap" and starts_as_mcap(file):
+            return file
+        raise _not_readable(file, error) from None
     return reader
 
 
-def _messages(path: Path, wanted: set[str]) -> Iterator[tuple[str, str, int, bytes]]:
-    """``(topic, type, log_time_ns, cdr)`` of the ``wanted`` topics: in log-time order from
-    rosbags, or in file order up to the last whole message of a cut-off MCAP bag."""
-    source = _open(path)
-    if isinstance(source, list):
-        for file in source:
-            yield from (m for m in whole_messages(file) if m[0] in wanted)
+def _open(path: Path) -> list[_Source]:
+    """The opened parts of a bag: a folder with metadata.yaml, a folder of storage files
+    without it (read file by file in split order, as ``ros2 bag reindex`` would), or a single
+    ``.mcap`` or ``.db3`` file. MCAP files that end early (a recording that did not end
+    cleanly) come as their paths.
+
+    :raises BagError: when ``path`` is none of these.
+    """
+    path = Path(path)
+    if path.is_file():
+        if path.suffix not in STORAGE_SUFFIXES:
+            raise BagError(
+                f"{path} is not a rosbag2 storage file ({' or '.join(STORAGE_SUFFIXES)}); pass "
+                f"a bag folder or one of its storage files"
+            )
+        return [_open_file(path)]
+    if (path / "metadata.yaml").is_file():
+        reader = Reader(path)
+        try:
+            reader.open()
+        except ReaderError as error:
+            return list(_cut_off_files(path, error))
+        return [reader]
+    files = storage_files(path) if path.is_dir() else []
+    if not files:
+        raise BagError(
+            f"{path} is not a rosbag2 directory (no metadata.yaml and no "
+            f"{' or '.join(STORAGE_SUFFIXES)} files); pass a bag folder, e.g. one written by "
+            f"ros2 bag record or htt-make-bag"
+        )
+    return [_open_file(file) for file in files]
+
+
+def _source_messages(source: _Source, wanted: set[str]) -> Iterator[tuple[str, str, int, bytes]]:
+    if isinstance(source, Path):
+        yield from (m for m in whole_messages(source) if m[0] in wanted)
         return
     try:
         connections = [c for c in source.connections if c.topic in wanted]
@@ -276,31 +294,42 @@ def _messages(path: Path, wanted: set[str]) -> Iterator[tuple[str, str, int, byt
         source.close()
 
 
+def _messages(path: Path, wanted: set[str]) -> Iterator[tuple[str, str, int, bytes]]:
+    """``(topic, type, log_time_ns, cdr)`` of the ``wanted`` topics in log-time order across
+    the bag's files (a file that ends early: in file order, up to its last whole message)."""
+    sources = _open(path)
+    yield from heapq.merge(*(_source_messages(s, wanted) for s in sources), key=lambda m: m[2])
+
+
 def bag_info(path: Path) -> BagInfo:
     """Topics, message counts and duration of a bag (of its whole messages when cut off)."""
-    source = _open(path)
-    if not isinstance(source, list):
-        topics = {c.topic: c.msgtype for c in source.connections}
-        counts = {t: 0 for t in topics}
+    topics: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    first, last, cut_off = None, None, False
+    for source in _open(path):
+        if isinstance(source, Path):
+            cut_off = True
+            for topic, msgtype, log_ns, _ in whole_messages(source):
+                topics[topic] = msgtype
+                counts[topic] = counts.get(topic, 0) + 1
+                first = log_ns if first is None else min(first, log_ns)
+                last = log_ns if last is None else max(last, log_ns)
+            continue
         for c in source.connections:
-            counts[c.topic] += c.msgcount
-        duration = source.duration
+            topics[c.topic] = c.msgtype
+            counts[c.topic] = counts.get(c.topic, 0) + c.msgcount
+        if source.message_count:
+            first = source.start_time if first is None else min(first, source.start_time)
+            end = source.end_time - 1  # rosbags' end time is one past the last message
+            last = end if last is None else max(last, end)
         source.close()
-        return BagInfo(Path(path), topics, counts, duration)
-    topics, counts, first, last = {}, {}, None, None
-    for file in source:
-        for topic, msgtype, log_ns, _ in whole_messages(file):
-            topics[topic] = msgtype
-            counts[topic] = counts.get(topic, 0) + 1
-            first = log_ns if first is None else min(first, log_ns)
-            last = log_ns if last is None else max(last, log_ns)
     duration = 0 if first is None else last - first + 1
-    return BagInfo(Path(path), topics, counts, duration, cut_off=True)
+    return BagInfo(Path(path), topics, counts, duration, cut_off)
 
 
 def read_raw(path: Path, topics: Iterable[str]) -> Iterator[tuple[str, str, int, bytes]]:
-    """``(topic, type, log_time_ns, cdr)`` of ``topics`` in log-time order (file order for a
-    cut-off bag, up to its last whole message)."""
+    """``(topic, type, log_time_ns, cdr)`` of ``topics`` in log-time order (file order within
+    an MCAP file that ends early, up to its last whole message)."""
     return _messages(path, set(topics))
 
 

@@ -1,4 +1,6 @@
 """Replay results against a bag's ground truth: metrics, the report folder and its figures.
+Without ground truth (any recording but htt-make-bag's bags), the report holds what needs no
+labels: frames, poses, latency and throughput.
 
 Poses are matched to ground truth by image stamp. Actions are scored per sequence (a sequence
 is the frames between two ``/ground_truth/action`` stamps' windows): the action scores the
@@ -26,6 +28,7 @@ from htt_ros.bags.bag_io import (
     read_messages,
     stamp_ns,
 )
+from htt_ros.bags.timeline_figures import write_timeline_figures
 from htt_ros.metrics import (
     PoseMetrics,
     confusion_matrix,
@@ -148,20 +151,40 @@ def percentiles(values: list[float]) -> dict[str, float | int]:
 
 
 def evaluate(
-    run: ReplayRun, truth: GroundTruth, num_actions: int
+    run: ReplayRun, truth: GroundTruth | None, num_actions: int
 ) -> tuple[dict[str, Any], dict[str, PoseMetrics]]:
     """The report's numbers (JSON-ready; lengths in millimetres, times in ms and seconds) and
-    the pose metrics per evaluator (for the PCK figure)."""
-    metrics: dict[str, PoseMetrics] = {}
-    stamps = sorted(set(run.poses) & set(truth.joints3d))
+    the pose metrics per evaluator (for the PCK figure); without ``truth`` only those that need
+    no labels."""
     report: dict[str, Any] = {
         "mode": run.mode,
-        "dataset": truth.dataset,
-        "frames_in_bag": len(truth.joints3d),
         "frames_sent": run.frames_sent,
         "poses": len(run.poses),
-        "poses_matched": len(stamps),
         "dropped_frames": run.dropped_frames,
+    }
+    metrics: dict[str, PoseMetrics] = {}
+    if truth is not None:
+        metrics = _score(run, truth, num_actions, report)
+    report["latency_ms"] = percentiles(run.latencies_ms)
+    report["throughput"] = {
+        "wall_s": run.wall_s,
+        "frames_per_s": run.frames_sent / run.wall_s if run.wall_s else None,
+        "poses_per_s": len(run.poses) / run.wall_s if run.wall_s else None,
+    }
+    report["details"] = run.details
+    return report, metrics
+
+
+def _score(
+    run: ReplayRun, truth: GroundTruth, num_actions: int, report: dict[str, Any]
+) -> dict[str, PoseMetrics]:
+    """Accuracy against ``truth`` into ``report``; the pose metrics per evaluator."""
+    metrics: dict[str, PoseMetrics] = {}
+    stamps = sorted(set(run.poses) & set(truth.joints3d))
+    report |= {
+        "dataset": truth.dataset,
+        "frames_in_bag": len(truth.joints3d),
+        "poses_matched": len(stamps),
     }
     if stamps:
         pred = np.stack([run.poses[s].joints3d for s in stamps])
@@ -187,30 +210,32 @@ def evaluate(
         "labels": labels,
         "scores_from": SCORES_FROM.get(run.mode, "smoothed probabilities"),
     }
-    report["latency_ms"] = percentiles(run.latencies_ms)
-    report["throughput"] = {
-        "wall_s": run.wall_s,
-        "frames_per_s": run.frames_sent / run.wall_s if run.wall_s else None,
-        "poses_per_s": len(run.poses) / run.wall_s if run.wall_s else None,
-    }
-    report["details"] = run.details
-    return report, metrics
+    return metrics
 
 
 def summary_table(report: dict[str, Any]) -> str:
     """A short text table of the headline numbers."""
+    labelled = "frames_in_bag" in report
     rows = [
         ("mode", report["mode"]),
-        ("frames sent / in bag", f"{report['frames_sent']} / {report['frames_in_bag']}"),
-        ("poses (matched)", f"{report['poses']} ({report['poses_matched']})"),
+        (
+            ("frames sent / in bag", f"{report['frames_sent']} / {report['frames_in_bag']}")
+            if labelled
+            else ("frames sent", report["frames_sent"])
+        ),
+        (
+            ("poses (matched)", f"{report['poses']} ({report['poses_matched']})")
+            if labelled
+            else ("poses", report["poses"])
+        ),
         ("dropped frames", report["dropped_frames"]),
     ]
     for name, m in report.get("pose", {}).items():
         rows.append((f"MEPE {name} (mm)", f"{m['mepe_mm']:.1f}  AUC {m['auc']:.3f}"))
     if "object_accuracy" in report:
         rows.append(("object accuracy (frames)", f"{report['object_accuracy']:.3f}"))
-    action = report["action"]
-    if action["video_accuracy"] is not None:
+    action = report.get("action", {})
+    if action.get("video_accuracy") is not None:
         rows.append(
             (
                 "action accuracy (sequences)",
@@ -304,11 +329,14 @@ def write_report(
     report: dict[str, Any],
     curves: dict[str, PoseMetrics],
     run: ReplayRun,
-    truth: GroundTruth,
+    truth: GroundTruth | None,
     bag: Path,
     image_topic: str,
+    predictions: Path | None = None,
 ) -> str:
-    """Write ``report.json``, ``summary.txt`` and the figures into ``out``; returns the summary."""
+    """Write ``report.json``, ``summary.txt`` and the figures into ``out`` (those that need
+    labels only with ``truth``, the timelines of ``predictions.jsonl`` when given); returns
+    the summary."""
     out.mkdir(parents=True, exist_ok=True)
     figures = []
     if curves:
@@ -318,11 +346,11 @@ def write_report(
             title=f"3D PCK, {run.mode} replay, {report['poses_matched']} frames",
         )
         figures.append("pck.png")
-    action = report["action"]
+    action = report.get("action", {"predictions": [], "labels": []})
     pairs = [
         (p, t) for p, t in zip(action["predictions"], action["labels"], strict=True) if p >= 0
     ]
-    if pairs:
+    if pairs and truth is not None:
         pred, labels = np.array(pairs).T
         matrix = confusion_matrix(pred, labels, len(truth.action_names))
         plot_confusion(
@@ -335,8 +363,10 @@ def write_report(
     if run.latencies_ms:
         _latency_histogram(run, out / "latency.png")
         figures.append("latency.png")
-    if _strip(bag, image_topic, run, truth, out / "frames.png"):
+    if truth is not None and _strip(bag, image_topic, run, truth, out / "frames.png"):
         figures.append("frames.png")
+    if predictions is not None:
+        figures += write_timeline_figures(predictions, out, f"{run.mode} replay of {bag.name}")
     report["figures"] = figures
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     summary = summary_table(report)

@@ -1,7 +1,8 @@
-"""Live replay: the node in its own process, fed a bag at its recorded timing.
+"""Live replay: the node in its own process, fed a recording at its recorded timing.
 
-A player node publishes ``/clock`` (the node runs with ``use_sim_time``) and the bag's camera
-topics (the raw CDR from the bag, unchanged), and records what the node publishes under the
+A player node publishes ``/clock`` (the node runs with ``use_sim_time``) and the recording's
+camera messages (:mod:`~htt_ros.bags.recording`: the raw CDR, unchanged) on the topics the node
+is remapped to subscribe, and records what the node publishes under the
 ``/htt_replay`` namespace with the wall-clock time of receipt. End-to-end latency of a pose is
 its receipt time minus the publish time of the image with the same stamp (one machine, one
 monotonic clock); the receipt time, mapped onto the bag's clock, is when the streaming
@@ -9,6 +10,7 @@ protocol counts an output as published. Dropped frames are the images the node r
 never ran (its ``frames_dropped_busy``) plus those that did not reach it.
 """
 
+import itertools
 import subprocess
 import sys
 import threading
@@ -26,15 +28,12 @@ from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from htt_ros.bags.bag_io import (
-    CAMERA_INFO_TOPIC,
-    BagError,
-    BagInfo,
-    read_raw,
-    stamp_ns,
-)
+from htt_ros.bags.bag_io import BagError, stamp_ns
+from htt_ros.bags.camera_topics import TRANSPORT_SUFFIX, base_topic
 from htt_ros.bags.evaluation import PosePrediction, ReplayRun
 from htt_ros.bags.make_bag import to_time
+from htt_ros.bags.output_sink import OutputSink
+from htt_ros.bags.recording import Recording
 from htt_ros.msg import Action, HandPoses
 from htt_ros.subprocesses import interrupt
 
@@ -45,17 +44,39 @@ INFO_HEAD_START_S = 1.5  # camera_info this long before the first image; discove
 CLOCK_PERIOD_S = 0.05  # /clock while draining, so that the node's sim-time timers keep firing
 
 
-class BagPlayer(Node):
-    """Publishes the camera topics and /clock; records the node's outputs."""
+def image_remap(recording: Recording) -> str:
+    """The topic the node's ``image`` is remapped to: the image_transport base topic (the node
+    subscribes ``<image>/compressed`` for the compressed stream)."""
+    return base_topic(recording.image_topic, recording.image_type)
 
-    def __init__(self, info: BagInfo, num_actions: int) -> None:
+
+def published_image_topic(recording: Recording) -> str:
+    """Where the player publishes the images: the recording's topic, or for a compressed one
+    whose name lacks the transport suffix, that name with it (where the node looks)."""
+    if recording.compressed:
+        return image_remap(recording) + TRANSPORT_SUFFIX
+    return recording.image_topic
+
+
+class BagPlayer(Node):
+    """Publishes the camera topics and /clock; records the node's outputs and hands them (and
+    the camera messages it publishes) to ``sink``, one call at a time."""
+
+    def __init__(
+        self, recording: Recording, num_actions: int, sink: OutputSink | None = None
+    ) -> None:
         super().__init__("htt_bag_player")
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-        image_type = CompressedImage if info.compressed else Image
+        image_type = CompressedImage if recording.compressed else Image
+        self.recording = recording
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
-        self.image_pub = self.create_publisher(image_type, info.image_topic, reliable)
-        self.info_pub = self.create_publisher(CameraInfo, CAMERA_INFO_TOPIC, reliable)
+        self.image_pub = self.create_publisher(
+            image_type, published_image_topic(recording), reliable
+        )
+        self.info_pub = self.create_publisher(CameraInfo, recording.camera_info_topic, reliable)
         self.num_actions = num_actions
+        self.sink = sink
+        self.sink_lock = threading.Lock()  # outputs arrive on the executor's thread
         self.sent_at: dict[int, float] = {}
         self.pose_received: dict[int, float] = {}  # by stamp, monotonic receipt time
         self.action_received: list[float] = []
@@ -81,6 +102,9 @@ class BagPlayer(Node):
             self.run.latencies_ms.append(1000 * (now - self.sent_at[stamp]))
         self.pose_received[stamp] = now
         self.last_output = now
+        if self.sink is not None:
+            with self.sink_lock:
+                self.sink.hands(msg)
 
     def action_callback(self, msg: Action) -> None:
         scores = np.zeros(self.num_actions)
@@ -89,6 +113,14 @@ class BagPlayer(Node):
         self.run.action_scores.append((stamp_ns(msg), scores))
         self.last_output = time.monotonic()
         self.action_received.append(self.last_output)
+        if self.sink is not None:
+            with self.sink_lock:
+                self.sink.action(msg)
+
+    def to_sink(self, message: tuple[str, str, int, bytes]) -> None:
+        if self.sink is not None:
+            with self.sink_lock:
+                self.sink.input_message(*message)
 
     def diagnostics_callback(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
@@ -108,15 +140,13 @@ class BagPlayer(Node):
         )
 
 
-def node_command(model: Path, info: BagInfo, params: Sequence[str]) -> list[str]:
-    """The node's command line: sim time, the bag's topics, ``params`` (``name:=value``)."""
-    # The node subscribes <image>/compressed for the compressed stream, as image_transport does.
-    image_remap = f"image:={info.image_topic.removesuffix('/compressed')}"
-    transport = "compressed" if info.compressed else "raw"
+def node_command(model: Path, recording: Recording, params: Sequence[str]) -> list[str]:
+    """The node's command line: sim time, the recording's topics, ``params`` (``name:=value``)."""
+    transport = "compressed" if recording.compressed else "raw"
     args = [
         "-r", f"__ns:={NAMESPACE}",
-        "-r", image_remap,
-        "-r", f"camera_info:={CAMERA_INFO_TOPIC}",
+        "-r", f"image:={image_remap(recording)}",
+        "-r", f"camera_info:={recording.camera_info_topic}",
         "-p", "use_sim_time:=true",
         "-p", f"model:={model}",
         "-p", f"image_transport:={transport}",
@@ -130,27 +160,34 @@ def node_command(model: Path, info: BagInfo, params: Sequence[str]) -> list[str]
 
 
 def run_live(
-    model: Path, bag: Path, info: BagInfo, num_actions: int, rate: float, params: Sequence[str]
+    model: Path,
+    recording: Recording,
+    num_actions: int,
+    rate: float,
+    params: Sequence[str],
+    sink: OutputSink | None = None,
 ) -> ReplayRun:
-    """Play ``bag`` into a fresh node at ``rate`` x recorded speed and record its outputs.
+    """Play ``recording`` into a fresh node at ``rate`` x recorded speed and record its outputs;
+    ``sink`` gets the camera messages as they are published and the node's HandPoses and Action
+    messages as they arrive.
 
     :raises BagError: when the node exits early or does not come up (its log is quoted).
     """
     process = subprocess.Popen(
-        node_command(model, info, params),
+        node_command(model, recording, params),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
         with rclpy.init():
-            player = BagPlayer(info, num_actions)
+            player = BagPlayer(recording, num_actions, sink)
             executor = SingleThreadedExecutor()
             executor.add_node(player)
             spinner = threading.Thread(target=executor.spin, daemon=True)
             spinner.start()
             try:
-                start, t0 = _play(player, process, bag, info, rate)
+                start, t0 = _play(player, process, rate)
             finally:
                 executor.shutdown()
                 spinner.join(5)
@@ -172,33 +209,36 @@ def run_live(
     return run
 
 
-def _play(
-    player: BagPlayer, process: subprocess.Popen, bag: Path, info: BagInfo, rate: float
-) -> tuple[float, int]:
-    """Play the bag; returns when (monotonic s) its first message was due and its log time."""
-    topics = [info.image_topic, CAMERA_INFO_TOPIC]
-    messages = read_raw(bag, topics)
+def _play(player: BagPlayer, process: subprocess.Popen, rate: float) -> tuple[float, int]:
+    """Play the recording; returns when (monotonic s) its first message was due and its log
+    time."""
+    recording = player.recording
+    info_topic = recording.camera_info_topic
+    messages = recording.messages()
     deadline = time.monotonic() + READY_TIMEOUT_S
     first = next(messages, None)
     if first is None:
-        raise BagError(f"{bag} has no messages on {', '.join(topics)}")
+        raise BagError(
+            f"{recording.path} has no messages on {recording.image_topic} or {info_topic}"
+        )
     while not player.ready():
         if process.poll() is not None or time.monotonic() > deadline:
             raise BagError(
-                f"the node did not subscribe to {info.image_topic} within {READY_TIMEOUT_S} s; "
-                f"its log:\n{interrupt(process)[-3000:]}"
+                f"the node did not subscribe to {player.image_pub.topic_name} within "
+                f"{READY_TIMEOUT_S} s; its log:\n{interrupt(process)[-3000:]}"
             )
         player.publish_clock(first[2])
         time.sleep(0.1)
     # The node drops images that come before any camera_info: give it the first one ahead.
-    info_msg = next((raw for topic, _, _, raw in read_raw(bag, [CAMERA_INFO_TOPIC])), None)
+    info_msg = next((m[3] for m in recording.messages() if m[0] == info_topic), None)
     if info_msg is None:
-        raise BagError(f"{bag} has no {CAMERA_INFO_TOPIC} messages; the node needs them")
+        raise BagError(f"{recording.path} has no {info_topic} messages; the node needs them")
     player.info_pub.publish(info_msg)
     time.sleep(INFO_HEAD_START_S)
     run, t0 = player.run, first[2]
     start = time.monotonic()
-    for topic, _, log_ns, raw in [first, *messages]:
+    for message in itertools.chain([first], messages):
+        topic, _, log_ns, raw = message
         delay = start + (log_ns - t0) / 1e9 / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -207,7 +247,8 @@ def _play(
                 f"the node exited during replay; its log:\n{interrupt(process)[-3000:]}"
             )
         player.publish_clock(log_ns)
-        if topic == CAMERA_INFO_TOPIC:
+        player.to_sink(message)
+        if topic == info_topic:
             player.info_pub.publish(raw)
             continue
         player.sent_at[stamp_ns(deserialize_message(raw, player.image_pub.msg_type))] = (

@@ -20,13 +20,13 @@ folder the bag was made from.
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, BagError, BagInfo, read_messages
+from htt_ros.bags.bag_io import BagError
 from htt_ros.bags.bag_io import stamp_ns as header_ns
 from htt_ros.bags.evaluation import GroundTruth, PosePrediction, ReplayRun
+from htt_ros.bags.recording import Recording
 from htt_ros.engines.loader import LoadedModel
 from htt_ros.geometry import decode_25d
 from htt_ros.metrics import softmax
@@ -116,8 +116,8 @@ class PaperProtocol:
         self.run.action_scores.append((frames[-1].stamp_ns, softmax(logits)))
 
 
-def run_paper(model: LoadedModel, bag: Path, info: BagInfo, truth: GroundTruth) -> ReplayRun:
-    """The paper's protocol over every ground-truth sequence of ``bag``."""
+def run_paper(model: LoadedModel, recording: Recording, truth: GroundTruth) -> ReplayRun:
+    """The paper's protocol over every ground-truth sequence of ``recording``."""
     run = ReplayRun("paper")
     protocol = PaperProtocol(model, run)
     sequences = sorted(truth.sequences)
@@ -125,19 +125,21 @@ def run_paper(model: LoadedModel, bag: Path, info: BagInfo, truth: GroundTruth) 
     current: list[_Frame] = []
     index, intrinsics = 0, None
     start = time.perf_counter()
-    for topic, _, msg in read_messages(bag, [info.image_topic, CAMERA_INFO_TOPIC]):
-        if topic == CAMERA_INFO_TOPIC:
+    info_topic = recording.camera_info_topic
+    for topic, _, _, cdr in recording.messages():
+        msg = recording.deserialize(topic, cdr)
+        if topic == info_topic:
             intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
             continue
         if intrinsics is None:
-            raise BagError(f"{bag}: an image comes before any {CAMERA_INFO_TOPIC} message")
+            raise BagError(f"{recording.path}: an image comes before any {info_topic} message")
         run.frames_sent += 1
         stamp = header_ns(msg)
         while index < len(sequences) and stamp > sequences[index][1]:
             protocol.sequence(current, spacing)
             current, index = [], index + 1
         if index < len(sequences) and stamp >= sequences[index][0]:
-            rgb = compressed_msg_to_rgb(msg) if info.compressed else image_msg_to_rgb(msg)
+            rgb = compressed_msg_to_rgb(msg) if recording.compressed else image_msg_to_rgb(msg)
             current.append(protocol.frame(rgb, stamp, intrinsics))
     if current:
         protocol.sequence(current, spacing)

@@ -1,31 +1,21 @@
-"""``htt-replay``: evaluate a model folder on a bag from ``htt-make-bag``.
-
-- ``--mode offline`` reads the bag and pushes every frame through the streaming pipeline in this
-  process: deterministic, as fast as the backend allows; latency is the time from pushing a
-  frame to its pose coming out. An output is available (in stream time) at the stamp of the
-  frame whose push produced it plus that push's computing time.
-- ``--mode live`` runs ``htt_node`` as its own process and plays the bag into it at the
-  recorded timing (``--rate``), with /clock for ``use_sim_time`` (see :mod:`htt_ros.bags.live`).
-
-Both score the outputs against the bag's ground truth (:mod:`htt_ros.bags.evaluation`) and write
-``report.json``, ``summary.txt`` and PNG figures (pck, confusion, latency, frames) to ``--out``.
-"""
+"""Offline replay: every image of a recording through a fresh streaming pipeline, in order, in
+this process; the outputs built as the node builds them."""
 
 import time
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, BagError, BagInfo, read_messages
+from htt_ros.bags.bag_io import BagError
 from htt_ros.bags.bag_io import stamp_ns as header_ns
-from htt_ros.bags.evaluation import (
-    PosePrediction,
-    ReplayRun,
-)
+from htt_ros.bags.evaluation import PosePrediction, ReplayRun
+from htt_ros.bags.output_sink import OutputSink
+from htt_ros.bags.recording import Recording
 from htt_ros.engines.loader import LoadedModel
 from htt_ros.progress import Progress
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource, Undistortion
 from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
+from htt_ros.ros.message_builders import action_msg, hand_poses_msg
 from htt_ros.ros.parameters import PARAMETERS
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.results import StepOutput
@@ -33,58 +23,80 @@ from htt_ros.streaming.results import StepOutput
 DEFAULTS = {p.name: p.default for p in PARAMETERS}  # the node's defaults, shared by both modes
 
 
+@dataclass(frozen=True)
+class _Pushed:
+    """A frame in the pipeline: when its push began, its image size, its undistortion."""
+
+    started: float
+    size: tuple[int, int]
+    undistort: Undistortion | None
+
+
 def run_offline(
     model: LoadedModel,
-    bag: Path,
-    info: BagInfo,
+    recording: Recording,
     config: StreamingConfig,
     rectification: str = DEFAULTS["rectification"],
+    sink: OutputSink | None = None,
 ) -> ReplayRun:
-    """Every image of ``bag`` through a fresh pipeline, in order, with the latest CameraInfo
-    read as the node reads it (ROI, binning, undistortion: :mod:`~htt_ros.ros.camera_intrinsics`).
-    """
+    """Every image of ``recording`` through a fresh pipeline, in order, with the latest
+    CameraInfo read as the node reads it (ROI, binning, undistortion:
+    :mod:`~htt_ros.ros.camera_intrinsics`). Each frame is pushed with its image's header as the
+    tag, and ``sink`` gets every camera message, then the HandPoses and Action messages the
+    node would publish (2D joints in the input image's pixels)."""
     pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
+    card = model.card
     run = ReplayRun("offline")
-    pushed_at: dict[int, float] = {}
-    camera = IntrinsicsSource(CAMERA_INFO_TOPIC, info.image_topic)
-    undistorted: dict[int, Undistortion] = {}  # stamp -> how its frame was undistorted
+    pushed: dict[int, _Pushed] = {}  # by stamp, until the frame's pose comes out
+    camera = IntrinsicsSource(recording.camera_info_topic, recording.image_topic)
 
     def collect(out: StepOutput, stamp_now: int, started: float) -> None:
         """``out`` came from the push of the frame stamped ``stamp_now`` begun at ``started``:
         it is available at that stamp plus the push's computing time (stream time)."""
         now = time.perf_counter()
         available = stamp_now + round(1e9 * (now - started))
+        for action in out.actions:
+            run.action_scores.append((action.newest.stamp_ns, action.smoothed))
+            run.action_available_ns.append(available)
+            if sink is not None:
+                sink.action(action_msg(action, card, DEFAULTS["action_top_k"]))
         for pose in out.poses:
             stamp = pose.frame.stamp_ns
-            joints2d = pose.joints2d
-            if stamp in undistorted:
-                joints2d = undistorted.pop(stamp).to_raw(joints2d)
+            frame = _take(pushed, stamp)
+            if frame.undistort is not None:
+                pose = replace(pose, joints2d=frame.undistort.to_raw(pose.joints2d))
             run.poses[stamp] = PosePrediction(
-                pose.joints3d, joints2d.astype(np.float32), int(pose.object_probs.argmax())
+                pose.joints3d, pose.joints2d.astype(np.float32), int(pose.object_probs.argmax())
             )
-            run.latencies_ms.append(1000 * (now - pushed_at.pop(stamp)))
+            run.latencies_ms.append(1000 * (now - frame.started))
             run.pose_available_ns[stamp] = available
-        run.action_scores += [(a.newest.stamp_ns, a.smoothed) for a in out.actions]
-        run.action_available_ns += [available] * len(out.actions)
+            if sink is not None:
+                sink.hands(hand_poses_msg(pose, card, frame.size))
 
-    progress = Progress("htt-replay", info.counts.get(info.image_topic))
+    progress = Progress("htt-replay", recording.frame_count)
     start = time.perf_counter()
-    for topic, _, msg in read_messages(bag, [info.image_topic, CAMERA_INFO_TOPIC]):
-        if topic == CAMERA_INFO_TOPIC:
+    for topic, msgtype, log_ns, cdr in recording.messages():
+        if sink is not None:
+            sink.input_message(topic, msgtype, log_ns, cdr)
+        msg = recording.deserialize(topic, cdr)
+        if topic == recording.camera_info_topic:
             camera.update(msg)
             continue
-        rgb = compressed_msg_to_rgb(msg) if info.compressed else image_msg_to_rgb(msg)
-        answer = camera.for_image(
-            *rgb.shape[1::-1], 0.0, 0.0, 0.0, rectification, model.card.decoding.frame
-        )
+        rgb = compressed_msg_to_rgb(msg) if recording.compressed else image_msg_to_rgb(msg)
+        size = (rgb.shape[1], rgb.shape[0])
+        answer = camera.for_image(*size, 0.0, 0.0, 0.0, rectification, card.decoding.frame)
         if answer.k is None:
-            raise BagError(f"{bag}: an image comes before any valid {CAMERA_INFO_TOPIC} message")
+            raise BagError(
+                f"{recording.path}: an image comes before any valid "
+                f"{recording.camera_info_topic} message; give --hfov DEG or --camera-info "
+                f"FILE.yaml to replay it"
+            )
         stamp = header_ns(msg)
-        pushed_at[stamp] = started = time.perf_counter()
+        started = time.perf_counter()
+        pushed[stamp] = _Pushed(started, size, answer.undistort)
         if answer.undistort is not None:
-            undistorted[stamp] = answer.undistort
             rgb = answer.undistort.image(rgb)
-        collect(pipeline.push(rgb, stamp, answer.k), stamp, started)
+        collect(pipeline.push(rgb, stamp, answer.k, tag=msg.header), stamp, started)
         run.frames_sent += 1
         progress.update()
     progress.close()
@@ -94,3 +106,12 @@ def run_offline(
     run.details["resets"] = pipeline.resets
     run.details["frames_processed"] = pipeline.frames_processed
     return run
+
+
+def _take(pushed: dict[int, _Pushed], stamp: int) -> _Pushed:
+    """The frame stamped ``stamp``, dropping the frames pushed before it: poses come out in push
+    order, so those were skipped by the rate adaptation and never get one (memory stays
+    bounded over long recordings)."""
+    while (first := next(iter(pushed))) != stamp:
+        del pushed[first]
+    return pushed.pop(stamp)

@@ -1,4 +1,6 @@
-"""``htt-replay MODEL BAG``: evaluate a model folder on a bag from htt-make-bag."""
+"""``htt-replay MODEL INPUT``: a model folder over a recording (any rosbag2 bag, a single
+storage file, a video, a folder of images), offline or through the node; scored against the
+ground truth when the input is a bag from htt-make-bag."""
 
 import argparse
 import sys
@@ -6,16 +8,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from htt_ros.bags.bag_io import BagInfo, bag_info, check_new_bag
+from htt_ros.bags.bag_io import check_new_bag
 from htt_ros.bags.evaluation import (
-    GroundTruth,
     ReplayRun,
     check_labels,
     evaluate,
     read_ground_truth,
     write_report,
 )
+from htt_ros.bags.output_sink import OutputSink
 from htt_ros.bags.paper_protocol import run_paper
+from htt_ros.bags.predictions_file import FILE_NAME as PREDICTIONS
+from htt_ros.bags.recording import Recording, open_recording
 from htt_ros.bags.replay import DEFAULTS, run_offline
 from htt_ros.bags.replay_outputs import ReplayOutputs
 from htt_ros.bags.streaming_protocol import (
@@ -41,11 +45,51 @@ from htt_ros.tools.cli import (
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="htt-replay",
-        description="Evaluate a model folder on a bag written by htt-make-bag: accuracy against "
-        "the bag's ground truth, latency and throughput, written as a report folder.",
+        description="Run a model folder over a recording (a rosbag2 bag, a .mcap or .db3 file, "
+        "a video, a folder of images): latency and throughput, and on a bag from htt-make-bag "
+        "accuracy against its ground truth, written as a report folder.",
     )
     parser.add_argument("model", type=Path, help="model folder (model.json, pose_step.onnx, ...)")
-    parser.add_argument("bag", type=Path, help="rosbag2 folder from htt-make-bag")
+    parser.add_argument(
+        "input",
+        type=Path,
+        help="rosbag2 folder (mcap or sqlite3, split or without metadata.yaml), a .mcap or .db3 "
+        "file, a video file (mp4, mkv, mov, avi, ...) or a folder of images (with --fps)",
+    )
+    # * Input: the camera and its intrinsics
+    parser.add_argument(
+        "--image-topic",
+        default=None,
+        help="the bag's camera topic, when it has several (default: its one "
+        "sensor_msgs/Image or CompressedImage topic)",
+    )
+    parser.add_argument(
+        "--camera-info-topic",
+        default=None,
+        help="the bag's CameraInfo topic (default: <namespace>/camera_info of the image topic)",
+    )
+    parser.add_argument(
+        "--hfov",
+        type=positive_float,
+        default=None,
+        metavar="DEG",
+        help="horizontal field of view of an ideal camera: the intrinsics of a video, of "
+        "images, or of a bag without CameraInfo (replaces the bag's CameraInfo)",
+    )
+    parser.add_argument(
+        "--camera-info",
+        type=Path,
+        default=None,
+        metavar="FILE.yaml",
+        help="camera_calibration YAML (as camera_info_manager reads): the intrinsics of a "
+        "video, of images, or of a bag without CameraInfo (replaces the bag's CameraInfo)",
+    )
+    parser.add_argument(
+        "--fps",
+        type=positive_float,
+        default=None,
+        help="frame rate of a folder of images (stamps i/fps)",
+    )
     parser.add_argument(
         "--mode",
         choices=("offline", "live"),
@@ -60,7 +104,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="live play speed, x recorded (default: 1.0)",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="report folder (default: <bag>_report_<mode>)"
+        "--out", type=Path, default=None, help="report folder (default: <input>_report_<mode>)"
     )
     parser.add_argument(
         "--backend", choices=BACKENDS, default="onnxruntime", help="(default: onnxruntime)"
@@ -155,6 +199,13 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def check_outputs(args: argparse.Namespace) -> None:
     """:raises UserError: for output flags that cannot be honoured, before any long work."""
+    asked = [f for f in ("out_bag", "annotated_video") if getattr(args, f) is not None]
+    if asked and args.protocol is not None:
+        name = "--" + asked[0].replace("_", "-")
+        raise UserError(
+            f"{name} writes the outputs of one run, and --protocol {args.protocol} makes "
+            f"others; drop --protocol or {name}"
+        )
     for flag in ("annotated", "no_copy_input"):
         if getattr(args, flag) and args.out_bag is None:
             name = "--" + flag.replace("_", "-")
@@ -206,9 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "drop --mode live"
         )
     name = args.mode if args.protocol is None else f"{args.protocol}_{args.mode}"
-    out = writable_folder(
-        args.out or args.bag.with_name(f"{args.bag.name}_report_{name}"), "report"
-    )
+    stem = args.input.stem if args.input.is_file() else args.input.name
+    out = writable_folder(args.out or args.input.with_name(f"{stem}_report_{name}"), "report")
+    check_outputs(args)
     config = StreamingConfig(
         mode=args.stream_mode,
         lag=args.lag,
@@ -217,15 +268,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_gap_s=DEFAULTS["max_gap_s"],
         fit=args.image_fit,
     )
-    info = bag_info(args.bag)
-    if info.cut_off:
+    recording = open_recording(
+        args.input, args.image_topic, args.camera_info_topic, args.hfov, args.camera_info, args.fps
+    )
+    if recording.cut_off:
         print(
-            f"htt-replay: warning: {args.bag} was cut off (its recording did not end cleanly); "
-            f"replaying up to its last whole message, {info.message_count} messages read",
+            f"htt-replay: warning: {args.input} was cut off (its recording did not end "
+            f"cleanly); replaying up to its last whole message, {recording.message_count} "
+            f"messages read",
             file=sys.stderr,
             flush=True,
         )
-    truth = read_ground_truth(args.bag)
+    truth = read_ground_truth(args.input) if recording.has_ground_truth else None
+    if truth is None and args.protocol is not None:
+        raise UserError(
+            f"--protocol {args.protocol} scores against ground truth, and {args.input} has "
+            f"none (htt-make-bag's /ground_truth topics); drop --protocol, or replay a bag "
+            f"written by htt-make-bag"
+        )
     model = load_model(args.model, args.backend, threads=args.threads)
     window = model.card.window
     if args.lag >= window:
@@ -233,10 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--lag {args.lag} is beyond the model's pose window of {window} frames; "
             f"pass --lag 0 to {window - 1}"
         )
-    check_labels(truth, model.card)
-    where = {"model": str(args.model), "bag": str(args.bag), "backend": args.backend}
+    if truth is not None:
+        check_labels(truth, model.card)
+    where = {"model": str(args.model), "input": str(args.input), "backend": args.backend}
     if args.protocol == "paper":
-        run = run_paper(model, args.bag, info, truth)
+        run = run_paper(model, recording, truth)
     elif args.protocol == "streaming":
         lags = default_lags(window) if args.lags is None else args.lags
         if bad := [lag for lag in lags if not 0 <= lag < window]:
@@ -246,16 +307,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         configs = [replace(config, mode="segment", lag=0)]
         configs += [replace(config, mode="sliding", lag=lag) for lag in lags]
-        runs = [replay(args, model, info, truth, c) for c in configs]
+        runs = [replay(args, model, recording, c) for c in configs]
         summary = write_streaming_report(out, runs, truth, where)
     else:
-        run = replay(args, model, info, truth, config)
+        sink = make_sink(args, out, model)
+        try:
+            run = replay(args, model, recording, config, sink)
+        finally:
+            sink.close()  # what came so far stays readable, also after a refusal mid-run
     if args.protocol != "streaming":
-        report, curves = evaluate(run, truth, len(truth.action_names))
+        report, curves = evaluate(run, truth, len(model.card.labels.actions))
         report |= where | {"protocol": args.protocol or "single"}
-        if args.protocol is None:
+        if args.protocol is None and truth is not None:
             report |= streaming_scores(run, truth)
-        summary = write_report(out, report, curves, run, truth, args.bag, info.image_topic)
+        predictions = out / PREDICTIONS if args.protocol is None else None
+        summary = write_report(
+            out, report, curves, run, truth, args.input, recording.image_topic, predictions
+        )
     if not args.quiet:
         print(summary)
         print(f"report: {out}")
@@ -265,13 +333,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def replay(
     args: argparse.Namespace,
     model: LoadedModel,
-    info: BagInfo,
-    truth: GroundTruth,
+    recording: Recording,
     config: StreamingConfig,
+    sink: OutputSink | None = None,
 ) -> ReplayRun:
-    """One replay of the bag through the pipeline (offline) or the node (live)."""
+    """One replay of the recording through the pipeline (offline) or the node (live)."""
     if args.mode == "offline":
-        run = run_offline(model, args.bag, info, config, args.rectification)
+        run = run_offline(model, recording, config, args.rectification, sink)
     else:
         from htt_ros.bags.live import run_live
 
@@ -286,7 +354,8 @@ def replay(
             f"rectification:={args.rectification}",
             *args.node_param,
         ]
-        run = run_live(args.model, args.bag, info, len(truth.action_names), args.rate, params)
+        actions = len(model.card.labels.actions)
+        run = run_live(args.model, recording, actions, args.rate, params, sink)
     run.details |= {"stream_mode": config.mode, "lag": config.lag}
     return run
 
