@@ -339,7 +339,7 @@ def test_a_video_predicts_what_the_bag_of_its_frames_does(
     print(
         f"mp4v: pixels differ by {codec:.2f} on average; joints by up to {mm:.2f} mm, {px:.2f} px"
     )
-    assert mm < 20.0 and px < 3.0  # measured
+    assert mm < 4.0 and px < 1.0  # measured: 0.8 mm and 0.23 px (random weights, 224x128)
 
 
 def _video_frames(path: Path) -> list[np.ndarray]:
