@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from htt_ros.benchmarks.process_usage import Usage, sample, summarize
+from htt_ros.data import synthetic_labels
 from htt_ros.data.synthetic import generate_sequence
-from htt_ros.labels import FPHA, H2O
 from htt_ros.progress import Progress
 
 CLIP_FRAMES = 64  # one rendered sequence; the recording strings different ones together
@@ -39,7 +39,7 @@ def write_recording(
     at ``size`` (W, H) into the mp4 ``path``; returns the camera's horizontal field of view, deg.
     """
     total = round(minutes * 60 * fps)
-    actions = len((H2O if layout == "h2o" else FPHA).actions)
+    actions = len(synthetic_labels(layout).actions)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
         raise SystemExit(f"replay_memory: OpenCV cannot write {path}")
