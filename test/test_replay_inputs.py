@@ -365,3 +365,33 @@ def test_a_folder_of_images_predicts_what_the_bag_of_them_does(
     assert report["frames_sent"] == FRAMES
     joints3d, joints2d, _ = poses_of(model, folder, hfov_deg=HFOV, fps=FPS)
     assert np.array_equal(joints3d, reference[0]) and np.array_equal(joints2d, reference[1])
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_live_replay_subscribes_the_discovered_topics_and_feeds_the_sink(
+    model_folder, bags
+) -> None:
+    """The node is remapped to the bag's own namespace (compressed stream, sibling info)."""
+    from htt_ros.bags.live import run_live
+
+    sink = Collected()
+    run = run_live(model_folder, open_recording(bags["compressed"]), 45, 1.0, [], sink)
+    assert run.frames_sent == FRAMES and run.poses, run.details
+    assert [topic for topic, _, _ in sink.inputs] == [
+        "/head_cam/camera_info",
+        "/head_cam/image_raw/compressed",
+    ] * FRAMES
+    assert len(sink.poses) == len(run.poses)
+    assert all(msg.header.frame_id == "head_cam_optical" for msg in sink.poses)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_a_video_replays_live(model_folder, root) -> None:
+    video = root / "clip.mp4"
+    if not video.exists():
+        write_video(video)
+    out = root / "r_video_live"
+    report = replayed(replay(model_folder, video, out, "--hfov", "90", "--mode", "live"), out)
+    assert report["mode"] == "live" and report["frames_sent"] == FRAMES and report["poses"] > 0

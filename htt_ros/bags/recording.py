@@ -39,7 +39,13 @@ from htt_ros.bags.bag_io import (
     bag_info,
     read_raw,
 )
-from htt_ros.bags.camera_topics import CAMERA_INFO, IMAGE, camera_info_sibling, find_camera
+from htt_ros.bags.camera_topics import (
+    CAMERA_INFO,
+    COMPRESSED,
+    IMAGE,
+    camera_info_sibling,
+    find_camera,
+)
 from htt_ros.bags.make_bag import FRAME_ID, to_time
 from htt_ros.errors import UserError
 from htt_ros.ros.camera_calibration_file import for_image, hfov_calibration, read_calibration
@@ -84,7 +90,7 @@ class Recording(ABC):
 
     @property
     def compressed(self) -> bool:
-        return self.image_type == "sensor_msgs/msg/CompressedImage"
+        return self.image_type == COMPRESSED
 
     @abstractmethod
     def messages(self) -> Iterator[Message]:
@@ -100,8 +106,13 @@ class Recording(ABC):
 class BagRecording(Recording):
     """The camera of a bag; ``given`` replaces (or stands in for) its CameraInfo topic."""
 
-    def __init__(self, path: Path, image_topic: str | None, camera_info_topic: str | None,
-                 given: GivenIntrinsics | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        image_topic: str | None,
+        camera_info_topic: str | None,
+        given: GivenIntrinsics | None,
+    ) -> None:
         info = bag_info(path)
         camera = find_camera(info, image_topic, camera_info_topic)
         if camera.camera_info is None and given is None:
@@ -162,20 +173,27 @@ class FrameRecording(Recording):
             yield self.image_topic, IMAGE, stamp, serialize_message(image)
 
 
+def probe_video(path: Path) -> tuple[int | None, float | None]:
+    """The frame count and rate a video's container states (None: not stated).
+
+    :raises UserError: when OpenCV cannot read a frame of it.
+    """
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened() or not capture.read()[0]:
+            raise UserError(f"{path} is neither a bag file nor a video OpenCV reads; {INPUTS}")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        return (count if count > 0 else None), (capture.get(cv2.CAP_PROP_FPS) or None)
+    finally:
+        capture.release()
+
+
 class VideoRecording(FrameRecording):
     """A video file, stamped with its container's timestamps."""
 
     def __init__(self, path: Path, given: GivenIntrinsics) -> None:
         super().__init__(path, given)
-        capture = cv2.VideoCapture(str(path))
-        try:
-            if not capture.isOpened() or not capture.read()[0]:
-                raise UserError(f"{path} is neither a bag file nor a video OpenCV reads; {INPUTS}")
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            self.frame_rate_hz = capture.get(cv2.CAP_PROP_FPS) or None
-        finally:
-            capture.release()
-        self.frame_count = count if count > 0 else None
+        self.frame_count, self.frame_rate_hz = probe_video(path)
 
     def frames(self) -> Iterator[tuple[int, np.ndarray]]:
         capture = cv2.VideoCapture(str(self.path))
@@ -265,6 +283,8 @@ def open_recording(
         flag = "--image-topic" if image_topic is not None else "--camera-info-topic"
         raise UserError(f"{flag} chooses a topic of a bag, and {path} is none; drop {flag}")
     what = "a folder of images" if images else "a video"
+    if not images:
+        probe_video(path)  # what is no video is said so before the flags it lacks
     if given is None:
         raise UserError(f"{path} is {what}, which carries no intrinsics; give {INTRINSICS_FLAGS}")
     if not images:
