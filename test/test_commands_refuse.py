@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 import torch
+from model_folders import camera_frames
 
 from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, IMAGE_TOPIC, bag_info, read_raw
 from htt_ros.data import synthetic_labels
@@ -25,7 +27,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory) -> dict[str, Path]:
     """A model, a bag from htt-make-bag, the same bag cut off mid-file, a regular file, an empty
-    folder, a folder with a file in it and a folder whose metadata.yaml is not a bag's."""
+    folder, a folder with a file in it, a folder whose metadata.yaml is not a bag's, a video, a
+    folder of images and a camera calibration file without its camera matrix."""
     root = tmp_path_factory.mktemp("refuse")
     bag = root / "bag"
     assert make_bag([str(bag), "--layout", "synthetic-fpha", "--sequences", "3", "--frames", "6",
@@ -40,6 +43,13 @@ def paths(tmp_path_factory) -> dict[str, Path]:
     (root / "full" / "x").write_text("x")
     (root / "not_a_bag").mkdir()
     (root / "not_a_bag" / "metadata.yaml").write_text("rosbag2_bagfile_information: [1, 2\n")
+    video = cv2.VideoWriter(str(root / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30, (64, 48))
+    for frame in camera_frames(3, (64, 48)):
+        video.write(frame)
+    video.release()
+    (root / "images").mkdir()
+    cv2.imwrite(str(root / "images" / "0001.png"), camera_frames(1, (64, 48))[0])
+    (root / "calibration.yaml").write_text("image_width: 64\nimage_height: 48\n")
     model = root / "model"  # labelled like the synthetic bag, so that htt-replay can score it
     labels = synthetic_labels("fpha")
     torch.manual_seed(0)
@@ -59,6 +69,9 @@ def paths(tmp_path_factory) -> dict[str, Path]:
         "empty": root / "empty",
         "full": root / "full",
         "not_a_bag": root / "not_a_bag",
+        "video": root / "clip.mp4",
+        "images": root / "images",
+        "calibration": root / "calibration.yaml",
     }
 
 
@@ -90,6 +103,30 @@ MISTAKES = [
     ("htt-replay", "{bag} {bag} --out {root}/r2", "is not a model folder"),
     ("htt-replay", "{model} {bag} --lag 16 --out {root}/r3", "--lag 16 is beyond"),
     ("htt-replay", "{model} {bag} --out {file}", "is a file, not a folder"),
+    ("htt-replay", "{model} {root}/absent --out {root}/r4", "does not exist"),
+    ("htt-replay", "{model} {file} --out {root}/r5", "is neither a bag file nor a video"),
+    ("htt-replay", "{model} {video} --out {root}/r6", "carries no intrinsics; give --hfov DEG"),
+    ("htt-replay", "{model} {images} --hfov 90 --out {root}/r7", "frame rate with --fps"),
+    ("htt-replay", "{model} {bag} --fps 30 --out {root}/r8", "drop --fps"),
+    ("htt-replay", "{model} {bag} --image-topic /nope --out {root}/r9", "is not a camera topic"),
+    ("htt-replay", "{model} {bag} --camera-info-topic /nope --out {root}/r10", "CameraInfo"),
+    ("htt-replay", "{model} {video} --hfov 90 --image-topic /x --out {root}/r11", "of a bag"),
+    ("htt-replay", "{model} {video} --hfov 190 --out {root}/r12", "is not a field of view"),
+    (
+        "htt-replay",
+        "{model} {video} --hfov 90 --camera-info {calibration} --out {root}/r13",
+        "give one of them",
+    ),
+    (
+        "htt-replay",
+        "{model} {video} --camera-info {calibration} --out {root}/r14",
+        "camera_matrix must be",
+    ),
+    (
+        "htt-replay",
+        "{model} {video} --hfov 90 --protocol paper --out {root}/r15",
+        "scores against ground truth",
+    ),
     ("htt-synth", "{file}/out --layout fpha --quiet", "is a file, not a folder"),
     ("htt-synth", "{full} --layout fpha --quiet", "is not empty"),
     ("htt-synth", "{root}/s1 --layout fpha --sequences 1 --quiet", "at least 2 sequences"),

@@ -162,20 +162,27 @@ class FrameRecording(Recording):
             yield self.image_topic, IMAGE, stamp, serialize_message(image)
 
 
+def probe_video(path: Path) -> tuple[int | None, float | None]:
+    """The frame count and rate a video's container states (None: not stated).
+
+    :raises UserError: when OpenCV cannot read a frame of it.
+    """
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened() or not capture.read()[0]:
+            raise UserError(f"{path} is neither a bag file nor a video OpenCV reads; {INPUTS}")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        return (count if count > 0 else None), (capture.get(cv2.CAP_PROP_FPS) or None)
+    finally:
+        capture.release()
+
+
 class VideoRecording(FrameRecording):
     """A video file, stamped with its container's timestamps."""
 
     def __init__(self, path: Path, given: GivenIntrinsics) -> None:
         super().__init__(path, given)
-        capture = cv2.VideoCapture(str(path))
-        try:
-            if not capture.isOpened() or not capture.read()[0]:
-                raise UserError(f"{path} is neither a bag file nor a video OpenCV reads; {INPUTS}")
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            self.frame_rate_hz = capture.get(cv2.CAP_PROP_FPS) or None
-        finally:
-            capture.release()
-        self.frame_count = count if count > 0 else None
+        self.frame_count, self.frame_rate_hz = probe_video(path)
 
     def frames(self) -> Iterator[tuple[int, np.ndarray]]:
         capture = cv2.VideoCapture(str(self.path))
@@ -265,6 +272,8 @@ def open_recording(
         flag = "--image-topic" if image_topic is not None else "--camera-info-topic"
         raise UserError(f"{flag} chooses a topic of a bag, and {path} is none; drop {flag}")
     what = "a folder of images" if images else "a video"
+    if not images:
+        probe_video(path)  # what is no video is said so before the flags it lacks
     if given is None:
         raise UserError(f"{path} is {what}, which carries no intrinsics; give {INTRINSICS_FLAGS}")
     if not images:

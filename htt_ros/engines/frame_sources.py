@@ -3,8 +3,9 @@
 A source is named by one string (:func:`open_source`):
 
 - a rosbag2 folder (``metadata.yaml`` or MCAP files; from htt-make-bag or a robot's recording):
-  its images in log order with the intrinsics of its latest CameraInfo, read as htt-replay
-  reads them (undistorted where the lens distorts);
+  its camera's images in log order with the intrinsics of its latest CameraInfo, found and read
+  as htt-replay reads them (undistorted where the lens distorts; a 90 degree field of view
+  without CameraInfo);
 - a folder of images (jpg, png, bmp; recursively, in path order): intrinsics guessed from a 90
   degree field of view, which calibration needs to be plausible, not exact;
 - ``synthetic``: the package's renderer (:mod:`htt_ros.data.synthetic`), hands of the model's
@@ -27,13 +28,14 @@ from htt_ros.errors import UserError
 from htt_ros.geometry import pinhole_intrinsics
 
 if TYPE_CHECKING:
-    from htt_ros.bags.bag_io import BagInfo
+    from htt_ros.bags.recording import Recording
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 SYNTHETIC = "synthetic"
 FRAME_NS = 33_333_333  # 30 Hz stamps for frames that carry none
 SEQUENCE_GAP_NS = 1_000_000_000  # between rendered sequences: more than a reset's gap
 SYNTHETIC_FRAMES = 24  # frames per rendered sequence
+GUESSED_HFOV_DEG = 90.0  # for frames without intrinsics: calibration needs plausible, not exact
 
 
 class CalibrationError(UserError, ValueError):
@@ -98,33 +100,37 @@ def _read_images(paths: list[Path]) -> Iterator[SourceFrame]:
         if bgr is None:
             raise CalibrationError(f"{path} is not a readable image; remove it from the folder")
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        k = pinhole_intrinsics(rgb.shape[1], rgb.shape[0], 90.0)
+        k = pinhole_intrinsics(rgb.shape[1], rgb.shape[0], GUESSED_HFOV_DEG)
         yield SourceFrame(rgb, (i + 1) * FRAME_NS, k)
 
 
 def bag_frames(bag: Path) -> Iterator[SourceFrame]:
-    """The camera images of ``bag`` with the intrinsics its CameraInfo gives them.
+    """The camera images of ``bag`` (found as htt-replay finds them) with the intrinsics its
+    CameraInfo gives them, or a guessed field of view when it has none.
 
     :raises BagError: at once when the bag cannot be read or has no camera topic.
     """
     from htt_ros.bags.bag_io import bag_info
+    from htt_ros.bags.camera_topics import find_camera
+    from htt_ros.bags.recording import BagRecording, GivenIntrinsics
 
-    info = bag_info(bag)
-    info.image_topic  # noqa: B018  (raises, naming the bag's topics, when it has none)
-    return _read_bag(info)
+    has_info = find_camera(bag_info(bag)).camera_info is not None
+    given = None if has_info else GivenIntrinsics(hfov_deg=GUESSED_HFOV_DEG)
+    return _read_bag(BagRecording(bag, None, None, given))
 
 
-def _read_bag(info: "BagInfo") -> Iterator[SourceFrame]:
-    from htt_ros.bags.bag_io import CAMERA_INFO_TOPIC, read_messages, stamp_ns
+def _read_bag(recording: "Recording") -> Iterator[SourceFrame]:
+    from htt_ros.bags.bag_io import stamp_ns
     from htt_ros.ros.camera_intrinsics import IntrinsicsSource
     from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 
-    camera = IntrinsicsSource(CAMERA_INFO_TOPIC, info.image_topic)
-    for topic, _, msg in read_messages(info.path, [info.image_topic, CAMERA_INFO_TOPIC]):
-        if topic == CAMERA_INFO_TOPIC:
+    camera = IntrinsicsSource(recording.camera_info_topic, recording.image_topic)
+    for topic, _, _, cdr in recording.messages():
+        msg = recording.deserialize(topic, cdr)
+        if topic == recording.camera_info_topic:
             camera.update(msg)
             continue
-        rgb = compressed_msg_to_rgb(msg) if info.compressed else image_msg_to_rgb(msg)
+        rgb = compressed_msg_to_rgb(msg) if recording.compressed else image_msg_to_rgb(msg)
         answer = camera.for_image(rgb.shape[1], rgb.shape[0], 0.0, 0.0, 0.0)
         if answer.k is None:
             continue  # an image before any CameraInfo: nothing to decode it with
