@@ -181,7 +181,9 @@ class BagInfo:
 
     @property
     def compressed(self) -> bool:
-        return self.topics[self.image_topic] == "sensor_msgs/msg/CompressedImage"
+        from htt_ros.bags.camera_topics import COMPRESSED
+
+        return self.topics[self.image_topic] == COMPRESSED
 
     def require(self, *topics: str) -> None:
         """:raises BagError: listing the bag's topics when one of ``topics`` is missing."""

@@ -39,7 +39,13 @@ from htt_ros.bags.bag_io import (
     bag_info,
     read_raw,
 )
-from htt_ros.bags.camera_topics import CAMERA_INFO, IMAGE, camera_info_sibling, find_camera
+from htt_ros.bags.camera_topics import (
+    CAMERA_INFO,
+    COMPRESSED,
+    IMAGE,
+    camera_info_sibling,
+    find_camera,
+)
 from htt_ros.bags.make_bag import FRAME_ID, to_time
 from htt_ros.errors import UserError
 from htt_ros.ros.camera_calibration_file import for_image, hfov_calibration, read_calibration
@@ -84,7 +90,7 @@ class Recording(ABC):
 
     @property
     def compressed(self) -> bool:
-        return self.image_type == "sensor_msgs/msg/CompressedImage"
+        return self.image_type == COMPRESSED
 
     @abstractmethod
     def messages(self) -> Iterator[Message]:
@@ -100,8 +106,13 @@ class Recording(ABC):
 class BagRecording(Recording):
     """The camera of a bag; ``given`` replaces (or stands in for) its CameraInfo topic."""
 
-    def __init__(self, path: Path, image_topic: str | None, camera_info_topic: str | None,
-                 given: GivenIntrinsics | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        image_topic: str | None,
+        camera_info_topic: str | None,
+        given: GivenIntrinsics | None,
+    ) -> None:
         info = bag_info(path)
         camera = find_camera(info, image_topic, camera_info_topic)
         if camera.camera_info is None and given is None:
