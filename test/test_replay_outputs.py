@@ -113,6 +113,7 @@ def test_the_output_bag_holds_the_predictions_at_the_input_times(inputs, outputs
     for (log_ns, msg), line in zip(hands, frames, strict=True):
         stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
         assert stamp == line["stamp_ns"] and log_ns == input_log[stamp]
+        assert msg.header.frame_id == "head_cam_optical"
         joints = [[p.x, p.y, p.z] for p in msg.hands[0].joints_3d]
         assert np.allclose(joints, line["hands"][0]["joints3d"], atol=1e-6)
     assert len(topics[MARKERS_TOPIC]) == len(topics[ANNOTATED_TOPIC]) == len(hands)
@@ -139,6 +140,71 @@ def test_the_annotated_video_has_every_input_frame(inputs, outputs) -> None:
     _, _, first = next(read_messages(inputs[1], [IMAGE]))
     width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
     assert (width, height) == (first.width, first.height)
+
+
+def test_htt_replay_reads_its_output_bag_back(inputs, outputs, tmp_path: Path) -> None:
+    """The copied camera and /annotated are two cameras: refused with the list, then chosen;
+    the same frames through the same model give the same poses."""
+    model, _ = inputs
+    refused = replay(model, outputs / "out_bag", "--out", tmp_path / "refused")
+    assert refused.returncode == 2 and "choose one with --image-topic" in refused.stderr
+    assert IMAGE in refused.stderr and ANNOTATED_TOPIC in refused.stderr
+    again = tmp_path / "again"
+    done = replay(model, outputs / "out_bag", "--out", again, "--image-topic", IMAGE)
+    assert done.returncode == 0, done.stderr
+    first = [line for line in predictions(outputs) if "hands" in line]
+    second = [json.loads(line) for line in (again / "predictions.jsonl").open()]
+    second = [line for line in second if "hands" in line]
+    assert [line["stamp_ns"] for line in second] == [line["stamp_ns"] for line in first]
+    for a, b in zip(first, second, strict=True):
+        assert np.allclose(a["hands"][0]["joints3d"], b["hands"][0]["joints3d"], atol=1e-5)
+
+
+def test_a_video_gets_the_same_outputs(inputs, tmp_path: Path) -> None:
+    """``htt-replay MODEL clip.mp4 --hfov 90``: predictions, an output bag and a video."""
+    model, _ = inputs
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, SIZE)
+    for rgb in camera_frames(FRAMES, SIZE):
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    done = replay(
+        model, clip, "--hfov", "90", "--out", tmp_path / "r", "--out-bag", tmp_path / "b",
+        "--annotated-video", tmp_path / "v.mp4",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in (tmp_path / "r" / "predictions.jsonl").open()]
+    stamps = [line["stamp_ns"] for line in lines if "hands" in line]
+    assert len(stamps) == FRAMES // 2 and stamps == sorted(stamps)
+    hands = [msg for _, _, msg in read_messages(tmp_path / "b", [HANDS_TOPIC])]
+    assert [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in hands] == stamps
+    capture = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    assert count == FRAMES
+
+
+@pytest.mark.ros
+def test_live_replay_writes_the_same_outputs(inputs, tmp_path: Path) -> None:
+    """The node in its own process: its published poses go into predictions and the bag."""
+    model, bag = inputs
+    done = replay(
+        model, bag, "--mode", "live", "--out", tmp_path / "r", "--out-bag", tmp_path / "b",
+        "--node-param", "action_thread:=false",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    lines = [json.loads(line) for line in (tmp_path / "r" / "predictions.jsonl").open()]
+    stamps = [line["stamp_ns"] for line in lines if "hands" in line]
+    assert len(stamps) == report["poses"] > 0
+    input_log = {}
+    for _, log_ns, msg in read_messages(bag, [IMAGE]):
+        input_log[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = log_ns
+    logged = [(log, msg) for _, log, msg in read_messages(tmp_path / "b", [HANDS_TOPIC])]
+    assert [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in logged] == stamps
+    assert all(log == input_log[stamp] for (log, _), stamp in zip(logged, stamps, strict=True))
+    assert sum(1 for _ in read_raw(tmp_path / "b", [IMAGE])) == report["frames_sent"]
 
 
 def test_no_copy_input_leaves_the_camera_out(inputs, tmp_path: Path) -> None:

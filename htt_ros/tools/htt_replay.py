@@ -327,6 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quiet:
         print(summary)
         print(f"report: {out}")
+        written = {"output bag": args.out_bag, "annotated video": args.annotated_video}
+        for what, path in written.items():
+            if path is not None:
+                print(f"{what}: {path}")
     return 0
 
 
