@@ -17,7 +17,8 @@ from htt_ros.errors import UserError
 from htt_ros.labels import LabelSet
 
 MODEL_CARD_NAME = "model.json"
-FORMAT_VERSION = 2  # 2: decoding.frame replaced decoding.centre
+FORMAT_VERSION = 3  # 2: decoding.frame replaced decoding.centre; 3: pose_step places the
+# new frame at the last valid position (one ResNet pass per frame while a window fills)
 
 
 class ModelCardError(UserError, ValueError):

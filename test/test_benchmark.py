@@ -9,7 +9,7 @@ import json
 import pytest
 from model_folders import export_small_model
 
-from htt_ros.tools.htt_bench import main
+from htt_ros.tools.htt_bench import STAGE_NAMES, main
 from htt_ros.tools.htt_quantize import main as quantize
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
         "--json",
         str(out),
         "--frames",
-        "6",
+        "9",  # A runs every 8th
         "--naive-frames",
         "3",
         "--threads",
@@ -58,11 +58,21 @@ def test_bench_writes_stages_runs_and_ratios(tmp_path) -> None:
             "fps",
         ):
             assert run[key] > 0, key
+        stages = run["pipeline_stages_ms"]
+        assert list(stages) == list(STAGE_NAMES)
+        assert all(stages[name] > 0 for name in STAGE_NAMES if name != "other"), stages
+        assert sum(stages.values()) == pytest.approx(run["pipeline_ms_per_frame"])
+        assert stages["pose_step"] > stages["decoding"]
     ratios = report["ratios"]
     assert ratios["naive_ms_per_frame"] > ratios["streaming_ms_per_frame"] > 0
     assert ratios["pipeline_over_trunk"] > 0 and ratios["naive_over_streaming"] > 1
     assert ratios["int8_ms_per_frame"] > 0 and ratios["int8_trunk_ms"] > 0
     assert ratios["int8_speedup"] > 0 and ratios["int8_pipeline_over_trunk"] > 0
+    for total, stages in (
+        ("streaming_ms_per_frame", "streaming_stages_ms"),
+        ("int8_ms_per_frame", "int8_stages_ms"),
+    ):
+        assert sum(ratios[stages].values()) == pytest.approx(ratios[total])
     openvino = ratios["openvino"]  # measured only where the openvino package is installed
     assert (
         openvino.startswith("not measured") if isinstance(openvino, str) else "adopt" in openvino

@@ -164,6 +164,37 @@ def test_sliding_warm_up_pads_after_the_real_frames_as_the_authors_do(folder, ne
         np.testing.assert_allclose(poses[k].joints3d, ref["joints3d"][k].numpy(), atol=TOL)
 
 
+class CountingRunner:
+    """A graph runner that counts its runs (each pose_step run is one ResNet pass)."""
+
+    def __init__(self, runner) -> None:
+        self.runner, self.runs = runner, 0
+        self.inputs, self.outputs = runner.inputs, runner.outputs
+
+    def run(self, feeds):
+        self.runs += 1
+        return self.runner.run(feeds)
+
+
+@pytest.mark.parametrize("mode", ["sliding", "segment"])
+def test_every_frame_goes_through_the_resnet_once(folder, mode) -> None:
+    """Filling a window (after the first frame and each reset), complete windows and the flush
+    of a partial segment: one pose_step run per processed frame, and every frame gets a pose."""
+    model = load_model(folder)
+    t = model.card.window
+    step = CountingRunner(model.pose_step)
+    config = StreamingConfig(mode=mode, lag=0, rate_hz=0.0)
+    pipeline = StreamingPipeline(model.card, step, model.action, config)
+    n = t + 5
+    frames = camera_frames(n, CAMERA_SIZE, seed=5)
+    stamps = stamps_30hz(n) + stamps_30hz(n, start_s=2.0)  # time goes backwards: a reset
+    poses, _, resets = run(pipeline, np.concatenate([frames, frames]), stamps)
+    poses += pipeline.flush().poses
+    assert resets[1:] and pipeline.frames_processed == 2 * n
+    assert step.runs == pipeline.frames_processed
+    assert sorted(p.frame.tag for p in poses) == sorted(stamps)
+
+
 def test_frames_with_one_stamp_are_told_apart(folder) -> None:
     """Two frames with the same stamp (a camera repeating a stamp) are two frames."""
     model = load_model(folder)

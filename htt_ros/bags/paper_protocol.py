@@ -81,7 +81,7 @@ class PaperProtocol:
     ) -> dict[str, np.ndarray]:
         prev_features = np.zeros((self.t - 1, FEATURE_SIZE), np.float32)
         if prev:
-            prev_features[:] = np.stack(prev)
+            prev_features[: len(prev)] = np.stack(prev)
         inputs = {"image": image, "prev_features": prev_features, "valid": valid}
         return self.model.pose_step.run(inputs)
 
@@ -98,8 +98,7 @@ class PaperProtocol:
         for w in range(0, len(frames), t):
             window = frames[w : w + t]
             k = len(window)
-            prev = [self._feature(f) for f in window[: t - 1]]
-            prev += [self._feature(window[-1])] * (t - 1 - len(prev))
+            prev = [self._feature(f) for f in window[:-1]]  # the last frame's comes with P
             out = self._pose_step(window[-1].image, prev, np.arange(t) < k)
             for p, frame in enumerate(window):
                 joints2d, _, joints3d = decode_25d(

@@ -20,10 +20,14 @@ class PoseStep(nn.Module):
     """One streaming step of ResNet + P.
 
     Inputs: ``image`` uint8 ``[1, H, W, 3]`` RGB; ``prev_features`` float32 ``[t-1, 512]``, the
-    cached features of the previous t-1 frames, oldest first; ``valid`` bool ``[t]``, validity of
-    the window positions, newest last (position 0 is treated as valid whatever is passed).
-    Outputs: ``feature [1, 512]`` (cache it), and for every frame of the window ``pose_raw
-    [t, J, 3]``, ``object_logits [t, O]`` and ``tokens [t, 512]``.
+    cached features of the window's other frames, oldest first; ``valid`` bool ``[t]``, validity
+    of the window positions, real frames first (position 0 is treated as valid whatever is
+    passed). The new frame's feature takes the last valid position (the last position when all
+    are valid): in a partial window, real frames at 0..k-1 and padding after them as the authors
+    lay it out, the new frame is frame k-1 and ``prev_features[:k-1]`` hold the others, so the
+    ResNet still runs once per frame. Outputs: ``feature [1, 512]`` (cache it), and for every
+    position of the window ``pose_raw [t, J, 3]``, ``object_logits [t, O]`` and ``tokens
+    [t, 512]``.
     """
 
     input_names = POSE_STEP_INPUTS
@@ -39,7 +43,10 @@ class PoseStep(nn.Module):
         x = image.float()  # the graph's first op: Cast uint8 -> float (TensorRT needs it first)
         x = (x / 255.0 - 0.5).permute(0, 3, 1, 2)  # [1, 3, H, W], the authors' normalisation
         feature = self.net.trunk(x)  # [1, 512]
-        window = torch.cat([prev_features, feature], dim=0)  # [t, 512], newest last
+        window = torch.cat([prev_features, feature], dim=0)  # [t, 512]
+        later = torch.cat([valid[1:], torch.zeros_like(valid[:1])])  # is a later one valid?
+        newest = valid & ~later  # the last valid position (bool ops only: TensorRT)
+        window = torch.where(newest[:, None], feature, window)
         pout = self.net.pose_block(window[None], valid[None])[0]  # [t, 512]
         heads = self.net.frame_heads(pout)
         return feature, heads["pose_raw"], heads["object_logits"], heads["tokens"]

@@ -1,9 +1,7 @@
 """The streaming HTT pipeline: one camera frame at a time in, poses and actions out.
 
-Each selected frame goes through the ResNet once (``pose_step`` returns its feature and the
-pipeline caches it for the next t-1 windows), except the first frame after a reset in sliding
-mode and the last frame of a partial segment, which go through it a second time. Two ways to run
-block P:
+Each selected frame goes through the ResNet once: ``pose_step`` returns its feature and the
+pipeline caches it for the next t-1 windows. Two ways to run block P:
 
 - ``segment`` reproduces the paper: P over aligned t-frame segments (counted from the last
   reset); the t poses of a segment come out together when its last frame arrives.
@@ -17,15 +15,20 @@ replay needs). Given ``submit_action``, the pipeline instead hands it each due A
 zero-argument function returning the ActionResult, to be called on another thread (the node's),
 so that no pose waits for A; the tokens are copied when it is handed over.
 At the end of a stream (:meth:`flush`, also at a reset) A runs once more on the tokens that no
-run has classified yet. Partial windows follow the authors' padding: real frames first, the
-last one repeated after them and masked out; P never sees a fully masked window. In sliding
-mode that holds for the first t-1 frames after a reset too: the newest frame sits last among
-the real frames, not at position t-1 (the layout the network trained on; its feature is computed
-first, so those frames go through the ResNet twice).
+run has classified yet. Partial windows follow the authors' padding: real frames first, masked
+padding after them; P never sees a fully masked window. In sliding mode that holds for the
+first t-1 frames after a reset too: the newest frame sits last among the real frames, not at
+position t-1 (the layout the network trained on; ``pose_step`` puts the new frame's feature at
+the last valid position).
+
+:attr:`StreamingPipeline.stage_s` adds up the seconds spent in each of :data:`STAGES`
+(``htt-bench`` reports them per frame).
 """
 
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -41,7 +44,7 @@ from htt_ros.streaming.preprocess import FITS, fit_view, to_network_input
 from htt_ros.streaming.results import ActionResult, FrameRef, PoseResult, StepOutput
 
 MODES = ("sliding", "segment")
-_StepOutputs = tuple[np.ndarray, ...]  # pose_step's outputs in POSE_STEP_OUTPUTS order
+STAGES = ("resize", "pose_step", "action", "decoding")  # timed in StreamingPipeline.stage_s
 ActionRun = Callable[[], ActionResult]  # a due run of A, handed to ``submit_action``
 
 
@@ -68,10 +71,9 @@ class _Frame:
 
 @dataclass
 class _Window:
-    """Outputs of one P run and which frame sits at each of its positions."""
+    """Outputs of one P run over real ``frames`` at positions 0..len-1, padding after them."""
 
-    frames: list[_Frame]  # frames[p] is at window position positions[p]
-    positions: list[int]
+    frames: list[_Frame]
     pose_raw: np.ndarray  # (t, J, 3)
     object_logits: np.ndarray  # (t, O)
     tokens: np.ndarray  # (t, D)
@@ -123,6 +125,13 @@ class StreamingPipeline:
         self._intrinsics = np.eye(3)  # intrinsics in the decoding frame, current history
         self._view = fit_view(self.frame, self.frame)  # the image's view, current history
         self.frames_pushed = self.frames_processed = self.resets = 0
+        self.stage_s = dict.fromkeys(STAGES, 0.0)
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.stage_s[stage] += time.perf_counter() - start
 
     def push(
         self, rgb: np.ndarray, stamp_ns: int, intrinsics: np.ndarray, tag: object = None
@@ -142,7 +151,8 @@ class StreamingPipeline:
             return out
         out.selected = True
         self.frames_processed += 1
-        image, self._view = to_network_input(rgb, self.size, self.frame, self.config.fit)
+        with self._timed("resize"):
+            image, self._view = to_network_input(rgb, self.size, self.frame, self.config.fit)
         self._intrinsics = self._view.intrinsics(intrinsics)
         frame = _Frame(FrameRef(stamp_ns, tag), image, np.zeros(0, np.float32))
         if self.config.mode == "segment":
@@ -156,7 +166,7 @@ class StreamingPipeline:
         the action of the tokens no A run has seen yet."""
         out = StepOutput()
         if self.config.mode == "segment" and self._frames:
-            self._emit_window(self._run_padded(list(self._frames)), out)
+            self._emit_window(self._last_window, out)
             self._frames.clear()
         elif self._pending and self._last_window is not None:
             window = self._last_window
@@ -170,42 +180,33 @@ class StreamingPipeline:
 
     # -- P ---------------------------------------------------------------------------------
 
-    def _run(self, image: np.ndarray, prev: np.ndarray, valid: np.ndarray) -> _StepOutputs:
-        """pose_step on one image and the window's other features: (feature (1, F), pose_raw
-        (t, J, 3), object_logits (t, O), tokens (t, D))."""
-        feeds = (image, prev.astype(np.float32), valid)
-        outputs = self.pose_step.run(dict(zip(POSE_STEP_INPUTS, feeds, strict=True)))
-        return tuple(outputs[name] for name in POSE_STEP_OUTPUTS)
-
-    def _compute_feature(self, frame: _Frame) -> None:
+    def _run_window(self, earlier: list[_Frame], frame: _Frame) -> _Window:
+        """P over the window of ``earlier`` (0 to t-1 frames, features cached) and the new
+        ``frame``, real frames first and masked padding after them (the authors' layout):
+        ``frame``'s image goes through the ResNet, and its feature is cached."""
+        k = len(earlier) + 1
         prev = np.zeros((self.t - 1, self._feature_width), np.float32)
-        valid = np.zeros(self.t, bool)
-        valid[-1] = True
-        frame.feature = self._run(frame.image, prev, valid)[0][0]
-
-    def _run_padded(self, frames: list[_Frame]) -> _Window:
-        """P over a partial window of ``frames`` (1 to t-1, features computed) laid out as the
-        authors pad: real frames at positions 0..k-1, the last one repeated after them and
-        masked; its image goes through the ResNet again in the last position."""
-        k = len(frames)
-        prev = np.stack([f.feature for f in frames] + [frames[-1].feature] * (self.t - 1 - k))
-        valid = np.arange(self.t) < k
-        _, *heads = self._run(frames[-1].image, prev, valid)
-        return _Window(frames, list(range(k)), *heads)
+        if earlier:
+            prev[: k - 1] = np.stack([f.feature for f in earlier])
+        feeds = dict(
+            zip(POSE_STEP_INPUTS, (frame.image, prev, np.arange(self.t) < k), strict=True)
+        )
+        with self._timed("pose_step"):
+            outputs = self.pose_step.run(feeds)
+        feature, *heads = (outputs[name] for name in POSE_STEP_OUTPUTS)
+        frame.feature = feature[0]
+        return _Window([*earlier, frame], *heads)
 
     # -- segment mode ----------------------------------------------------------------------
 
     def _push_segment(self, frame: _Frame, out: StepOutput) -> None:
-        if len(self._frames) < self.t - 1:
-            self._compute_feature(frame)
-            self._frames.append(frame)
-            return
-        prev = np.stack([f.feature for f in self._frames])
-        feature, *heads = self._run(frame.image, prev, np.ones(self.t, bool))
-        frame.feature = feature[0]
-        frames = [*self._frames, frame]
-        self._frames.clear()
-        self._emit_window(_Window(frames, list(range(self.t)), *heads), out)
+        """P over the segment so far (kept for a flush of a partial one); a complete segment
+        comes out whole."""
+        self._last_window = self._run_window(list(self._frames), frame)
+        self._frames.append(frame)
+        if len(self._frames) == self.t:
+            self._emit_window(self._last_window, out)
+            self._frames.clear()
 
     def _emit_window(self, window: _Window, out: StepOutput) -> None:
         for p in range(len(window.frames)):
@@ -214,15 +215,7 @@ class StreamingPipeline:
     # -- sliding mode ----------------------------------------------------------------------
 
     def _push_sliding(self, frame: _Frame, out: StepOutput) -> None:
-        used = list(self._frames)[-(self.t - 1) :]  # the previous frames in this window
-        if len(used) < self.t - 1:  # warm-up: real frames first, the newest last among them
-            self._compute_feature(frame)
-            window = self._run_padded([*used, frame])
-        else:
-            prev = np.stack([f.feature for f in used])
-            feature, *heads = self._run(frame.image, prev, np.ones(self.t, bool))
-            frame.feature = feature[0]
-            window = _Window([*used, frame], list(range(self.t)), *heads)
+        window = self._run_window(list(self._frames)[-(self.t - 1) :], frame)
         self._frames.append(frame)
         self._last_window = window
         self._pending.append(frame)
@@ -233,21 +226,23 @@ class StreamingPipeline:
     # -- outputs ---------------------------------------------------------------------------
 
     def _emit_pose(self, window: _Window, p: int, lag: int, out: StepOutput) -> None:
-        position = window.positions[p]
-        joints2d, _, joints3d = decode_25d(window.pose_raw[position], self._intrinsics, self.frame)
+        with self._timed("decoding"):
+            joints2d, _, joints3d = decode_25d(window.pose_raw[p], self._intrinsics, self.frame)
+            joints2d = self._view.to_image(joints2d).astype(np.float32)
+            object_probs = softmax(window.object_logits[p])
         valid_frames = len(window.frames)
         out.poses.append(
             PoseResult(
                 frame=window.frames[p].ref,
-                joints2d=self._view.to_image(joints2d).astype(np.float32),
+                joints2d=joints2d,
                 joints3d=joints3d.astype(np.float32),
-                object_probs=softmax(window.object_logits[position]),
+                object_probs=object_probs,
                 complete_window=valid_frames == self.t,
                 window_frames=valid_frames,
                 lag_frames=lag,
             )
         )
-        self._tokens.append((window.frames[p].ref, window.tokens[position]))
+        self._tokens.append((window.frames[p].ref, window.tokens[p]))
         self._tokens_since_action += 1
         if self._tokens_since_action >= self.config.action_stride:
             self._due_action(out)
@@ -279,7 +274,8 @@ class StreamingPipeline:
         n: int,
         recent: deque[np.ndarray],
     ) -> ActionResult:
-        outputs = self.action.run(dict(zip(ACTION_INPUTS, (tokens, valid), strict=True)))
+        with self._timed("action"):
+            outputs = self.action.run(dict(zip(ACTION_INPUTS, (tokens, valid), strict=True)))
         probs = softmax(outputs[ACTION_OUTPUTS[0]])
         recent.append(probs)
         return ActionResult(newest, first, n, probs, np.mean(recent, axis=0))

@@ -11,9 +11,12 @@ two ratios: the pipeline's per-frame cost over the bare ResNet-18 trunk
 window every frame over the streaming one (``naive_over_streaming``). Where htt-quantize has
 run, int8 too: ``int8_speedup`` (fp32 over int8 pipeline, per frame) and
 ``int8_pipeline_over_trunk`` (the int8 pipeline per frame over the bare trunk quantized the same
-way). Where the ``openvino`` package is installed, ``openvino``: OpenVINO against ONNX Runtime
-on the folder's graphs (speed and largest output difference). The trunk and naive graphs are
-exported on the fly from ``network.pt`` (needs torch).
+way). Each pipeline's time per frame is also split where it went, as measured inside the run
+(``streaming_stages_ms``, ``int8_stages_ms``, ``pipeline_stages_ms`` per run: conversion,
+resize, pose_step, action, decoding and the other work: feature stacking, copies, Python).
+Where the ``openvino`` package is installed, ``openvino``: OpenVINO against ONNX Runtime on the
+folder's graphs (speed and largest output difference). The trunk and naive graphs are exported
+on the fly from ``network.pt`` (needs torch).
 
 ``htt-bench MODEL_DIR --node [--rate HZ] [--duration S] [--peak]`` measures the node instead, as
 a robot runs it: a camera process, htt_node and a consumer over DDS; latency percentiles, the
@@ -48,7 +51,7 @@ from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource
 from htt_ros.ros.image_messages import camera_info_msg
-from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
+from htt_ros.streaming.pipeline import STAGES, StreamingConfig, StreamingPipeline
 from htt_ros.streaming.preprocess import to_network_input
 from htt_ros.tools.cli import positive_float, positive_int, refuses_in_one_line, writable_file
 
@@ -118,16 +121,33 @@ def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int
     }
 
 
-def pipeline_ms_per_frame(model: LoadedModel, frames: list, k: np.ndarray) -> float:
-    """Whole pipeline per frame (conversion, resize, ResNet+P, A every 8, decoding), every
-    frame processed."""
+STAGE_NAMES = ("conversion", *STAGES, "other")  # other: feature stacking, copies, Python
+
+
+def pipeline_costs(model: LoadedModel, frames: list, k: np.ndarray) -> dict:
+    """The whole pipeline per frame, from the start of a stream (its window filling included),
+    every frame processed: ``ms_per_frame``, and ``stages_ms`` where that time went per frame
+    (BGR to RGB conversion, the pipeline's own :data:`STAGES`, and the rest)."""
     config = StreamingConfig(action_stride=ACTION_STRIDE, rate_hz=0.0, max_gap_s=0.0)
     pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
-    pipeline.push(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), 1, k)  # warm-up
+    pipeline.push(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), 1, k)  # first-run costs
+    before = dict(pipeline.stage_s)
+    conversion = 0.0
     start = time.perf_counter()
     for i, bgr in enumerate(frames, start=2):
-        pipeline.push(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i, k)
-    return 1000 * (time.perf_counter() - start) / len(frames)
+        converting = time.perf_counter()
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        conversion += time.perf_counter() - converting
+        pipeline.push(rgb, i, k)
+    total = time.perf_counter() - start
+    stages = {"conversion": conversion}
+    stages |= {name: pipeline.stage_s[name] - before[name] for name in STAGES}
+    stages["other"] = total - sum(stages.values())
+    n = len(frames)
+    return {
+        "ms_per_frame": 1000 * total / n,
+        "stages_ms": {name: 1000 * stages[name] / n for name in STAGE_NAMES},
+    }
 
 
 def naive_ms_per_frame(naive: OnnxRuntimeRunner, model: LoadedModel, frames, k) -> float:
@@ -366,13 +386,15 @@ def main(argv: list[str] | None = None) -> int:
             **stage_times(model, frames[0], k, repeats=7),
             **undistortion_times(frames[0], k, card.decoding.frame, repeats=7),
         }
-        run["pipeline_ms_per_frame"] = pipeline_ms_per_frame(model, frames, k)
+        costs = pipeline_costs(model, frames, k)
+        run["pipeline_ms_per_frame"] = costs["ms_per_frame"]
+        run["pipeline_stages_ms"] = costs["stages_ms"]
         run["fps"] = 1000 / run["pipeline_ms_per_frame"]
         results["runs"].append(run)
         print_run(run)
 
     results["ratios"] = side_by_side(args, base, frames, k, default_threads())
-    print(json.dumps(results["ratios"], indent=2))
+    print_ratios(results["ratios"])
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
@@ -423,12 +445,14 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
         model = load_model(args.model_dir, precision="fp32", threads=threads)
         trunk_ms = median_ms(lambda: trunk.run({"image": images[0]}), repeats=15)
-        streaming_ms = pipeline_ms_per_frame(model, frames, k)
+        streaming = pipeline_costs(model, frames, k)
+        streaming_ms = streaming["ms_per_frame"]
         naive_ms = naive_ms_per_frame(naive, model, frames[: args.naive_frames], k)
         ratios = {
             "threads": threads,
             "trunk_ms": trunk_ms,
             "streaming_ms_per_frame": streaming_ms,
+            "streaming_stages_ms": streaming["stages_ms"],
             "naive_ms_per_frame": naive_ms,
             "pipeline_over_trunk": streaming_ms / trunk_ms,
             "naive_over_streaming": naive_ms / streaming_ms,
@@ -441,10 +465,12 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
             int8_trunk = int8_trunk_path(trunk_path, base.card, images)
             runner = OnnxRuntimeRunner(int8_trunk, threads=threads)
             int8_trunk_ms = median_ms(lambda: runner.run({"image": images[0]}), repeats=15)
-            int8_ms = pipeline_ms_per_frame(int8, frames, k)
+            int8_costs = pipeline_costs(int8, frames, k)
+            int8_ms = int8_costs["ms_per_frame"]
             ratios |= {
                 "int8_trunk_ms": int8_trunk_ms,
                 "int8_ms_per_frame": int8_ms,
+                "int8_stages_ms": int8_costs["stages_ms"],
                 "int8_speedup": streaming_ms / int8_ms,
                 "int8_pipeline_over_trunk": int8_ms / int8_trunk_ms,
             }
@@ -482,6 +508,36 @@ def openvino_side_by_side(
         if entry is not None:
             graphs[f"{name}_int8"] = (folder / entry["file"], feeds[name])
     return compare_graphs(graphs, threads)
+
+
+def print_ratios(ratios: dict) -> None:
+    """The side-by-side ratios, each pipeline's cost per frame split by stage next to its
+    trunk, so that a stage that grows shows at once."""
+    if "skipped" in ratios:
+        print(f"ratios skipped: {ratios['skipped']}")
+        return
+    print(f"side by side, onnxruntime x{ratios['threads']}:")
+    rows = [("fp32", "streaming_ms_per_frame", "streaming_stages_ms", "trunk_ms")]
+    if "int8_stages_ms" in ratios:
+        rows.append(("int8", "int8_ms_per_frame", "int8_stages_ms", "int8_trunk_ms"))
+    for precision, total, stages, trunk in rows:
+        parts = " + ".join(f"{name} {ms:.2f}" for name, ms in ratios[stages].items())
+        print(
+            f"  {precision} pipeline {ratios[total]:.2f} ms/frame = {parts}; "
+            f"bare trunk {ratios[trunk]:.2f} ms"
+        )
+    print(
+        f"  pipeline_over_trunk {ratios['pipeline_over_trunk']:.3f}, naive_over_streaming "
+        f"{ratios['naive_over_streaming']:.1f}"
+        + (
+            f", int8_pipeline_over_trunk {ratios['int8_pipeline_over_trunk']:.3f}, "
+            f"int8_speedup {ratios['int8_speedup']:.2f}"
+            if "int8_speedup" in ratios
+            else f"; int8 {ratios['int8']}"
+        )
+    )
+    openvino = ratios["openvino"]
+    print("  openvino:", openvino if isinstance(openvino, str) else json.dumps(openvino))
 
 
 def print_run(run: dict) -> None:
