@@ -17,8 +17,10 @@ from htt_ros.errors import UserError
 from htt_ros.labels import LabelSet
 
 MODEL_CARD_NAME = "model.json"
-FORMAT_VERSION = 3  # 2: decoding.frame replaced decoding.centre; 3: pose_step places the
-# new frame at the last valid position (one ResNet pass per frame while a window fills)
+SHRINKS = ("area", "bilinear")  # how a camera frame is shrunk (htt_ros.streaming.preprocess)
+# 2: decoding.frame replaced decoding.centre; 3: pose_step places the new frame at the last valid
+# position (one ResNet pass per frame while a window fills), and shrink
+FORMAT_VERSION = 3
 
 
 class ModelCardError(UserError, ValueError):
@@ -145,6 +147,8 @@ class ModelCard:
         frame_rate_hz: frame rate the model was trained at (frames to feed per second).
         input_width, input_height: network image size in pixels.
         normalisation: the in-graph image normalisation, ``x / scale_divisor + offset``.
+        shrink: how a camera frame is shrunk to the network input, as the training images
+            were made (one of :data:`SHRINKS`, see :mod:`htt_ros.streaming.preprocess`).
         decoding: 2.5D decoding constants.
         graphs: ``pose_step`` and ``action`` graph descriptions.
         provenance: checkpoint name, sha256 and kind, htt_ros and torch versions, export time.
@@ -164,6 +168,7 @@ class ModelCard:
     input_width: int
     input_height: int
     normalisation: dict[str, Any]
+    shrink: str
     decoding: Decoding
     graphs: dict[str, GraphSpec]
     provenance: dict[str, str]
@@ -204,6 +209,7 @@ class ModelCard:
                 input_width=int(data["input_width"]),
                 input_height=int(data["input_height"]),
                 normalisation=dict(data["normalisation"]),
+                shrink=str(data["shrink"]),
                 decoding=_decoding_from_dict(data["decoding"]),
                 graphs={k: _graph_from_dict(v) for k, v in data["graphs"].items()},
                 provenance={k: str(v) for k, v in data["provenance"].items()},
@@ -262,6 +268,8 @@ class ModelCard:
             problems.append(f"labels have {self.labels.num_joints} joints, not {self.num_joints}")
         if any(not (0 <= i < self.num_joints) for bone in self.bones for i in bone):
             problems.append("a bone index is outside 0..num_joints-1")
+        if self.shrink not in SHRINKS:
+            problems.append(f"shrink {self.shrink!r} is not one of {', '.join(SHRINKS)}")
         if self.clip_length % self.window:
             problems.append(f"T={self.clip_length} is not a multiple of t={self.window}")
         if self.quantization is not None:

@@ -33,6 +33,7 @@ def make_card(hands: tuple[str, ...] = ("left", "right")) -> ModelCard:
         input_width=480,
         input_height=270,
         normalisation={},
+        shrink="area",
         decoding=Decoding(1.0, 1.0, 0.4, (480, 270)),
         graphs={
             "pose_step": GraphSpec("pose_step.onnx", "0" * 64, (), ()),

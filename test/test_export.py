@@ -113,6 +113,8 @@ def test_model_card_records_sizes_checksums_and_provenance(exported, dataset):
     assert (card.window, card.clip_length, card.hands, card.dataset) == (16, T, hands, dataset)
     assert (card.input_width, card.input_height, card.frame_rate_hz) == (W, H, 15.0)
     assert card.decoding.frame == (480, 270) and card.decoding.off_z == 0.4
+    # H2O's 480x270 images were made by cv2's bilinear resize, FPHA's without aliasing
+    assert card.shrink == {"fpha": "area", "h2o": "bilinear"}[dataset]
     assert len(card.joint_names) == joints and card.joint_names[0].endswith("wrist")
     assert max(max(b) for b in card.bones) == joints - 1
     prov = card.provenance
@@ -158,6 +160,14 @@ def test_tampered_or_broken_folder_is_refused(exported, tmp_path):
     del data["decoding"]
     (tmp_path / "model.json").write_text(json.dumps(data))
     with pytest.raises(ModelCardError, match="missing field 'decoding'"):
+        ModelCard.load(tmp_path)
+    data = json.loads((folder / "model.json").read_text()) | {"shrink": "nearest"}
+    (tmp_path / "model.json").write_text(json.dumps(data))
+    with pytest.raises(ModelCardError, match="shrink 'nearest' is not one of area, bilinear"):
+        ModelCard.load(tmp_path)
+    data |= {"format_version": 2}  # a folder exported before pose_step placed the new frame
+    (tmp_path / "model.json").write_text(json.dumps(data))
+    with pytest.raises(ModelCardError, match=r"format_version 2.*re-export"):
         ModelCard.load(tmp_path)
     with pytest.raises(ModelCardError, match="not a model folder"):
         ModelCard.load(tmp_path / "nothing")

@@ -1,11 +1,12 @@
 """The view of a frame the network sees: crop or letterbox to 16:9, intrinsics, 2D mapping."""
 
+import cv2
 import numpy as np
 import pytest
 from camera_scenes import CANVASES, in_canvas, original
 
 from htt_ros.geometry import POSE_FRAME, decode_25d
-from htt_ros.streaming.preprocess import PAD_RGB, fit_view, to_network_input
+from htt_ros.streaming.preprocess import PAD_RGB, fit_view, shrink_for, to_network_input
 
 SIZE = (112, 64)
 
@@ -57,3 +58,30 @@ def test_letterbox_pads_with_the_mean_colour_and_keeps_the_whole_image() -> None
 def test_unknown_fit_is_refused() -> None:
     with pytest.raises(ValueError, match="crop, letterbox"):
         fit_view((640, 480), POSE_FRAME, "stretch")
+
+
+def test_bilinear_shrink_makes_h2o_s_480x270_images_as_the_authors_did() -> None:
+    """A 1280x720 H2O frame becomes exactly what ``cv2.resize`` (bilinear, the authors'
+    ``rgb480_270``) makes of it; a smaller input is area-averaged from that; ``area`` averages
+    straight from the frame."""
+    rgb = np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    authors = cv2.resize(rgb, POSE_FRAME)
+    assert shrink_for("h2o") == "bilinear" and shrink_for("fpha") == "area"
+    image, _ = to_network_input(rgb, POSE_FRAME, POSE_FRAME, shrink="bilinear")
+    np.testing.assert_array_equal(image[0], authors)
+    small, _ = to_network_input(rgb, SIZE, POSE_FRAME, shrink="bilinear")
+    np.testing.assert_array_equal(
+        small[0], cv2.resize(authors, SIZE, interpolation=cv2.INTER_AREA)
+    )
+    area, _ = to_network_input(rgb, POSE_FRAME, POSE_FRAME)
+    np.testing.assert_array_equal(
+        area[0], cv2.resize(rgb, POSE_FRAME, interpolation=cv2.INTER_AREA)
+    )
+    assert np.abs(area.astype(int) - image).max() > 50  # the two are not the same pixels
+    frame = rgb[:270, :480]  # a frame of the decoding size (training's) is not resized by either
+    for shrink in ("area", "bilinear"):
+        np.testing.assert_array_equal(
+            to_network_input(frame, POSE_FRAME, POSE_FRAME, shrink=shrink)[0][0], frame
+        )
+    with pytest.raises(ValueError, match="area, bilinear"):
+        to_network_input(rgb, SIZE, POSE_FRAME, shrink="nearest")

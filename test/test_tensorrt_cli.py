@@ -59,6 +59,7 @@ def model_dir(tmp_path: Path) -> Path:
         input_width=6,
         input_height=4,
         normalisation={},
+        shrink="area",
         decoding=Decoding(1.0, 1.0, 0.0, (6, 4)),
         graphs=graphs,
         provenance={},

@@ -66,7 +66,9 @@ class PaperProtocol:
         self.decoding_frame = card.decoding.frame
 
     def frame(self, rgb: np.ndarray, stamp: int, intrinsics: np.ndarray) -> _Frame:
-        image, view = to_network_input(rgb, self.size, self.decoding_frame)
+        image, view = to_network_input(
+            rgb, self.size, self.decoding_frame, shrink=self.model.card.shrink
+        )
         return _Frame(stamp, image, view.intrinsics(intrinsics), view)
 
     def sequence(self, frames: list[_Frame], spacing: int) -> None:

@@ -29,6 +29,7 @@ from htt_ros.model_card import (
     sha256_file,
 )
 from htt_ros.skeleton import BONES, JOINT_NAMES, JOINTS_PER_HAND, hands_for_joint_count
+from htt_ros.streaming.preprocess import shrink_for
 
 OPSET = 18
 DEFAULT_INPUT_SIZE = (480, 270)  # (W, H), the authors' network input
@@ -203,6 +204,7 @@ def export_model_folder(
             "offset": -0.5,
             "in_graph": True,
         },
+        shrink=shrink_for(labels.name),
         decoding=Decoding(TRANS_FACTOR, SCALE_FACTOR, OFF_Z, POSE_FRAME),
         graphs=graphs,
         provenance={

@@ -152,7 +152,9 @@ class StreamingPipeline:
         out.selected = True
         self.frames_processed += 1
         with self._timed("resize"):
-            image, self._view = to_network_input(rgb, self.size, self.frame, self.config.fit)
+            image, self._view = to_network_input(
+                rgb, self.size, self.frame, self.config.fit, self.card.shrink
+            )
         self._intrinsics = self._view.intrinsics(intrinsics)
         frame = _Frame(FrameRef(stamp_ns, tag), image, np.zeros(0, np.float32))
         if self.config.mode == "segment":
