@@ -1,6 +1,7 @@
 """CPU time and resident memory of a process, read from Linux's /proc (no extra library)."""
 
 import os
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,9 @@ def sample(pid: int) -> Usage | None:
 
 def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> dict:
     """CPU use (percent of one core) over ``samples``; resident memory of the samples from time
-    ``memory_from`` on, at their start, end and peak, and its growth: the mean of the last
-    ``edge`` samples less that of the first."""
+    ``memory_from`` on, at their start, end and peak, and its growth: the median of the last
+    ``edge`` samples less that of the first (a median, so that a short burst at either end, such
+    as a report drawn at the end of a run, does not count as growth)."""
     if len(samples) < 2:
         return {"cpu_percent": None, "rss_mb": None, "rss_growth_mb": None}
     first, last = samples[0], samples[-1]
@@ -43,8 +45,8 @@ def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> 
     if len(memory) < 2:
         return {"cpu_percent": cpu, "rss_mb": None, "rss_growth_mb": None}
     n = max(1, min(edge, len(memory) // 2))
-    start = sum(s.rss_mb for s in memory[:n]) / n
-    end = sum(s.rss_mb for s in memory[-n:]) / n
+    start = statistics.median(s.rss_mb for s in memory[:n])
+    end = statistics.median(s.rss_mb for s in memory[-n:])
     peak = max(s.rss_mb for s in memory)
     return {
         "cpu_percent": cpu,

@@ -9,8 +9,8 @@ recording.mp4 --hfov H`` in its own process while sampling that process's reside
 /proc every SAMPLE_PERIOD_S, and writes ``OUT/replay_memory.json`` (the samples and their
 summary) and ``OUT/replay_memory.png``. It prints the resident memory at the start, end and
 peak of the second half of the run (after the pipeline and the ONNX Runtime arenas have warmed
-up) and its growth over that half (the mean of its last EDGE_S seconds less that of its first),
-or that the run was too short to measure.
+up) and its growth over that half (the median of its last EDGE_S seconds less that of its
+first), or that the run was too short to measure.
 """
 
 import argparse
@@ -31,7 +31,7 @@ from htt_ros.progress import Progress
 
 CLIP_FRAMES = 64  # one rendered sequence; the recording strings different ones together
 SAMPLE_PERIOD_S = 0.1  # reading /proc takes microseconds
-EDGE_S = 5.0  # growth compares the means of this long at either end of the second half
+EDGE_S = 5.0  # growth compares the medians of this long at either end of the second half
 
 
 def write_recording(
