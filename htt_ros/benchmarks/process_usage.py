@@ -20,16 +20,19 @@ class Usage:
 
 
 def sample(pid: int) -> Usage | None:
-    """The process's usage now, or None once it has exited."""
+    """The process's usage now, or None once it has exited (a zombie, not yet reaped, has no
+    VmRSS)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
+    rss = [int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:"]
+    if not rss:
+        return None
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
     cpu_s = (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime, stime
-    rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
-    return Usage(time.time(), cpu_s, rss_kb / 1024)
+    return Usage(time.time(), cpu_s, rss[0] / 1024)
 
 
 def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> dict:
