@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,18 @@ def test_process_usage_reads_this_process() -> None:
     assert second.cpu_s > first.cpu_s and first.rss_mb > 10
     summary = process_usage.summarize([first, second])
     assert summary["cpu_percent"] > 0 and summary["rss_mb"]["max"] >= summary["rss_mb"]["start"]
+
+
+def test_process_usage_of_an_exited_process_is_none() -> None:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{process.pid}/stat")
+    deadline = time.monotonic() + 30
+    while stat.read_text().rsplit(") ", 1)[1][0] != "Z":  # exited, not reaped: a zombie
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert process_usage.sample(process.pid) is None
+    process.wait()
+    assert process_usage.sample(process.pid) is None
 
 
 @pytest.mark.ros

@@ -195,6 +195,7 @@ def test_segment_bursts_draw_every_pose_and_shutdown_clears_them(model: Path) ->
             subprocess.run(camera, capture_output=True, timeout=120)
             wait_for_last_poses(arrays)  # marker bursts, one per segment
             output = interrupt(node, timeout=30)
+            assert "DELETEALL was not acknowledged" not in output, output  # before it exited
             deadline = time.monotonic() + 5
             while not any(m.action == Marker.DELETEALL for a in arrays for m in a.markers):
                 assert time.monotonic() < deadline, ("no DELETEALL at shutdown", output)

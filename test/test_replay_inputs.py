@@ -244,6 +244,18 @@ def test_the_sink_gets_the_input_and_the_outputs_as_the_node_builds_them(referen
     assert sink.actions and all(a.header.frame_id == "head_cam_optical" for a in sink.actions)
 
 
+def test_a_run_without_ground_truth_keeps_counts_and_latencies_not_each_output(
+    model, bags, reference
+) -> None:
+    """What htt-replay does without labels, so that memory does not grow with the recording:
+    the sink still gets every output, the run only what the report needs."""
+    sink = Collected()
+    run = run_offline(model, open_recording(bags["mcap"]), CONFIG, sink=sink, keep_outputs=False)
+    assert run.pose_count == len(run.latencies_ms) == len(sink.poses) == len(reference[0]) > 0
+    assert len(sink.actions) == len(reference[2].actions) > 0
+    assert not (run.poses or run.pose_available_ns or run.action_scores or run.action_available_ns)
+
+
 def test_compressed_images_under_a_namespace_find_their_camera_info(
     model_folder, model, bags, reference, root
 ) -> None:

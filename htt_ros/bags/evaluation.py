@@ -11,6 +11,8 @@ differ across windows in a way that reorders the sums).
 """
 
 import json
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,22 +62,33 @@ class PosePrediction:
 class ReplayRun:
     """What one replay produced, keyed by image stamp (ns).
 
-    ``action_scores`` are ``(newest frame stamp, (A,) scores)``; ``latencies_ms`` one per pose
-    (image sent to pose received); ``dropped_frames`` images that never reached inference.
-    ``pose_available_ns`` (by pose stamp) and ``action_available_ns`` (one per action score)
-    say when, in the bag's time, each output was published (the streaming protocol's clock).
+    ``pose_count`` poses came out; ``latencies_ms`` holds one per pose (image sent to pose
+    received), 8 bytes each; ``dropped_frames`` images that never reached inference. Only with
+    ``keep_outputs`` (scoring against ground truth needs them) does the run keep each output:
+    ``poses``, ``action_scores`` ``(newest frame stamp, (A,) scores)``, and when, in the bag's
+    time, each was published (the streaming protocol's clock): ``pose_available_ns`` (by pose
+    stamp) and ``action_available_ns`` (one per action score). Without, they stay empty and a
+    long recording's run grows by its latencies alone.
     """
 
     mode: str
+    keep_outputs: bool = True
     poses: dict[int, PosePrediction] = field(default_factory=dict)
     action_scores: list[tuple[int, np.ndarray]] = field(default_factory=list)
     pose_available_ns: dict[int, int] = field(default_factory=dict)
     action_available_ns: list[int] = field(default_factory=list)
-    latencies_ms: list[float] = field(default_factory=list)
+    pose_count: int = 0
+    latencies_ms: array = field(default_factory=lambda: array("d"))
     frames_sent: int = 0
     wall_s: float = 0.0
     dropped_frames: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+
+    def add_pose(self, stamp: int, prediction: PosePrediction) -> None:
+        """Count a pose; keep it with ``keep_outputs``."""
+        self.pose_count += 1
+        if self.keep_outputs:
+            self.poses[stamp] = prediction
 
 
 @dataclass
@@ -135,7 +148,7 @@ def check_labels(truth: GroundTruth, card: ModelCard) -> None:
         )
 
 
-def percentiles(values: list[float]) -> dict[str, float | int]:
+def percentiles(values: Sequence[float]) -> dict[str, float | int]:
     """Count, p50, p90, p99, max and mean of ``values`` (only the count when empty)."""
     if not values:
         return {"count": 0}
@@ -159,7 +172,7 @@ def evaluate(
     report: dict[str, Any] = {
         "mode": run.mode,
         "frames_sent": run.frames_sent,
-        "poses": len(run.poses),
+        "poses": run.pose_count,
         "dropped_frames": run.dropped_frames,
     }
     metrics: dict[str, PoseMetrics] = {}
@@ -169,7 +182,7 @@ def evaluate(
     report["throughput"] = {
         "wall_s": run.wall_s,
         "frames_per_s": run.frames_sent / run.wall_s if run.wall_s else None,
-        "poses_per_s": len(run.poses) / run.wall_s if run.wall_s else None,
+        "poses_per_s": run.pose_count / run.wall_s if run.wall_s else None,
     }
     report["details"] = run.details
     return report, metrics

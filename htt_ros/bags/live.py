@@ -34,6 +34,7 @@ from htt_ros.bags.evaluation import PosePrediction, ReplayRun
 from htt_ros.bags.make_bag import to_time
 from htt_ros.bags.output_sink import OutputSink
 from htt_ros.bags.recording import Recording
+from htt_ros.bags.replay import take_in_order
 from htt_ros.msg import Action, HandPoses
 from htt_ros.subprocesses import interrupt
 
@@ -59,11 +60,16 @@ def published_image_topic(recording: Recording) -> str:
 
 
 class BagPlayer(Node):
-    """Publishes the camera topics and /clock; records the node's outputs and hands them (and
-    the camera messages it publishes) to ``sink``, one call at a time."""
+    """Publishes the camera topics and /clock; records the node's outputs (each one only with
+    ``keep_outputs``: see ReplayRun) and hands them (and the camera messages it publishes) to
+    ``sink``, one call at a time."""
 
     def __init__(
-        self, recording: Recording, num_actions: int, sink: OutputSink | None = None
+        self,
+        recording: Recording,
+        num_actions: int,
+        sink: OutputSink | None = None,
+        keep_outputs: bool = True,
     ) -> None:
         super().__init__("htt_bag_player")
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -77,10 +83,11 @@ class BagPlayer(Node):
         self.num_actions = num_actions
         self.sink = sink
         self.sink_lock = threading.Lock()  # outputs arrive on the executor's thread
-        self.sent_at: dict[int, float] = {}
+        self.sent_lock = threading.Lock()  # sent_at: filled by the player, taken by outputs
+        self.sent_at: dict[int, float] = {}  # by stamp, monotonic, until the frame's pose comes
         self.pose_received: dict[int, float] = {}  # by stamp, monotonic receipt time
         self.action_received: list[float] = []
-        self.run = ReplayRun("live")
+        self.run = ReplayRun("live", keep_outputs)
         self.last_output = time.monotonic()
         self.diagnostics: dict[str, str] = {}
         self.diagnostics_at = 0.0
@@ -93,26 +100,31 @@ class BagPlayer(Node):
     def hands_callback(self, msg: HandPoses) -> None:
         now = time.monotonic()
         stamp = stamp_ns(msg)
-        self.run.poses[stamp] = PosePrediction(
+        prediction = PosePrediction(
             joints3d=np.array([[p.x, p.y, p.z] for h in msg.hands for p in h.joints_3d]),
             joints2d=np.array([[p.x, p.y] for h in msg.hands for p in h.joints_2d]),
             object_id=msg.object.class_id,
         )
-        if stamp in self.sent_at:
-            self.run.latencies_ms.append(1000 * (now - self.sent_at[stamp]))
-        self.pose_received[stamp] = now
+        self.run.add_pose(stamp, prediction)
+        with self.sent_lock:
+            sent = take_in_order(self.sent_at, stamp) if stamp in self.sent_at else None
+        if sent is not None:
+            self.run.latencies_ms.append(1000 * (now - sent))
+        if self.run.keep_outputs:
+            self.pose_received[stamp] = now
         self.last_output = now
         if self.sink is not None:
             with self.sink_lock:
                 self.sink.hands(msg)
 
     def action_callback(self, msg: Action) -> None:
-        scores = np.zeros(self.num_actions)
-        for entry in msg.top_k:
-            scores[entry.class_id] = entry.score
-        self.run.action_scores.append((stamp_ns(msg), scores))
         self.last_output = time.monotonic()
-        self.action_received.append(self.last_output)
+        if self.run.keep_outputs:
+            scores = np.zeros(self.num_actions)
+            for entry in msg.top_k:
+                scores[entry.class_id] = entry.score
+            self.run.action_scores.append((stamp_ns(msg), scores))
+            self.action_received.append(self.last_output)
         if self.sink is not None:
             with self.sink_lock:
                 self.sink.action(msg)
@@ -166,10 +178,11 @@ def run_live(
     rate: float,
     params: Sequence[str],
     sink: OutputSink | None = None,
+    keep_outputs: bool = True,
 ) -> ReplayRun:
-    """Play ``recording`` into a fresh node at ``rate`` x recorded speed and record its outputs;
-    ``sink`` gets the camera messages as they are published and the node's HandPoses and Action
-    messages as they arrive.
+    """Play ``recording`` into a fresh node at ``rate`` x recorded speed and record its outputs
+    (each one only with ``keep_outputs``); ``sink`` gets the camera messages as they are
+    published and the node's HandPoses and Action messages as they arrive.
 
     :raises BagError: when the node exits early or does not come up (its log is quoted).
     """
@@ -181,7 +194,7 @@ def run_live(
     )
     try:
         with rclpy.init():
-            player = BagPlayer(recording, num_actions, sink)
+            player = BagPlayer(recording, num_actions, sink, keep_outputs)
             executor = SingleThreadedExecutor()
             executor.add_node(player)
             spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -251,9 +264,9 @@ def _play(player: BagPlayer, process: subprocess.Popen, rate: float) -> tuple[fl
         if topic == info_topic:
             player.info_pub.publish(raw)
             continue
-        player.sent_at[stamp_ns(deserialize_message(raw, player.image_pub.msg_type))] = (
-            time.monotonic()
-        )
+        stamp = stamp_ns(deserialize_message(raw, player.image_pub.msg_type))
+        with player.sent_lock:
+            player.sent_at[stamp] = time.monotonic()
         player.image_pub.publish(raw)
         run.frames_sent += 1
     last_sent, sim = time.monotonic(), log_ns

@@ -106,11 +106,12 @@ class PaperProtocol:
                 joints2d, _, joints3d = decode_25d(
                     out["pose_raw"][p], frame.intrinsics, self.decoding_frame
                 )
-                self.run.poses[frame.stamp_ns] = PosePrediction(
+                prediction = PosePrediction(
                     joints3d.astype(np.float32),
                     frame.view.to_image(joints2d).astype(np.float32),
                     int(out["object_logits"][p].argmax()),
                 )
+                self.run.add_pose(frame.stamp_ns, prediction)
             tokens[w : w + k] = out["tokens"][:k]
         valid = np.arange(self.clip) < len(frames)
         logits = self.model.action.run({"tokens": tokens, "valid": valid})["action_logits"]

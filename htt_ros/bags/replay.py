@@ -3,6 +3,7 @@ this process; the outputs built as the node builds them."""
 
 import time
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from htt_ros.ros.parameters import PARAMETERS
 from htt_ros.streaming.pipeline import StreamingConfig, StreamingPipeline
 from htt_ros.streaming.results import StepOutput
 
+T = TypeVar("T")
 DEFAULTS = {p.name: p.default for p in PARAMETERS}  # the node's defaults, shared by both modes
 
 
@@ -38,15 +40,17 @@ def run_offline(
     config: StreamingConfig,
     rectification: str = DEFAULTS["rectification"],
     sink: OutputSink | None = None,
+    keep_outputs: bool = True,
 ) -> ReplayRun:
     """Every image of ``recording`` through a fresh pipeline, in order, with the latest
     CameraInfo read as the node reads it (ROI, binning, undistortion:
     :mod:`~htt_ros.ros.camera_intrinsics`). Each frame is pushed with its image's header as the
     tag, and ``sink`` gets every camera message, then the HandPoses and Action messages the
-    node would publish (2D joints in the input image's pixels)."""
+    node would publish (2D joints in the input image's pixels). The run keeps each output only
+    with ``keep_outputs`` (see :class:`ReplayRun`)."""
     pipeline = StreamingPipeline(model.card, model.pose_step, model.action, config)
     card = model.card
-    run = ReplayRun("offline")
+    run = ReplayRun("offline", keep_outputs)
     pushed: dict[int, _Pushed] = {}  # by stamp, until the frame's pose comes out
     camera = IntrinsicsSource(recording.camera_info_topic, recording.image_topic)
 
@@ -56,20 +60,23 @@ def run_offline(
         now = time.perf_counter()
         available = stamp_now + round(1e9 * (now - started))
         for action in out.actions:
-            run.action_scores.append((action.newest.stamp_ns, action.smoothed))
-            run.action_available_ns.append(available)
+            if keep_outputs:
+                run.action_scores.append((action.newest.stamp_ns, action.smoothed))
+                run.action_available_ns.append(available)
             if sink is not None:
                 sink.action(action_msg(action, card, DEFAULTS["action_top_k"]))
         for pose in out.poses:
             stamp = pose.frame.stamp_ns
-            frame = _take(pushed, stamp)
+            frame = take_in_order(pushed, stamp)
             if frame.undistort is not None:
                 pose = replace(pose, joints2d=frame.undistort.to_raw(pose.joints2d))
-            run.poses[stamp] = PosePrediction(
+            prediction = PosePrediction(
                 pose.joints3d, pose.joints2d.astype(np.float32), int(pose.object_probs.argmax())
             )
+            run.add_pose(stamp, prediction)
             run.latencies_ms.append(1000 * (now - frame.started))
-            run.pose_available_ns[stamp] = available
+            if keep_outputs:
+                run.pose_available_ns[stamp] = available
             if sink is not None:
                 sink.hands(hand_poses_msg(pose, card, frame.size))
 
@@ -108,10 +115,10 @@ def run_offline(
     return run
 
 
-def _take(pushed: dict[int, _Pushed], stamp: int) -> _Pushed:
-    """The frame stamped ``stamp``, dropping the frames pushed before it: poses come out in push
-    order, so those were skipped by the rate adaptation and never get one (memory stays
-    bounded over long recordings)."""
-    while (first := next(iter(pushed))) != stamp:
-        del pushed[first]
-    return pushed.pop(stamp)
+def take_in_order(pending: dict[int, T], stamp: int) -> T:
+    """What ``pending`` holds for the frame stamped ``stamp``, dropping the frames added before
+    it: poses come out in the order their frames went in, so those were skipped by the rate
+    adaptation or dropped and never get one (memory stays bounded over long recordings)."""
+    while (first := next(iter(pending))) != stamp:
+        del pending[first]
+    return pending.pop(stamp)

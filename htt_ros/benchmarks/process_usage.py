@@ -1,6 +1,7 @@
 """CPU time and resident memory of a process, read from Linux's /proc (no extra library)."""
 
 import os
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,22 +20,26 @@ class Usage:
 
 
 def sample(pid: int) -> Usage | None:
-    """The process's usage now, or None once it has exited."""
+    """The process's usage now, or None once it has exited (a zombie, not yet reaped, has no
+    VmRSS)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
+    rss = [int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:"]
+    if not rss:
+        return None
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; comm may hold spaces
     cpu_s = (int(fields[11]) + int(fields[12])) / TICKS_PER_S  # utime, stime
-    rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
-    return Usage(time.time(), cpu_s, rss_kb / 1024)
+    return Usage(time.time(), cpu_s, rss[0] / 1024)
 
 
 def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> dict:
     """CPU use (percent of one core) over ``samples``; resident memory of the samples from time
-    ``memory_from`` on, at their start, end and peak, and its growth: the mean of the last
-    ``edge`` samples less that of the first."""
+    ``memory_from`` on, at their start, end and peak, and its growth: the median of the last
+    ``edge`` samples less that of the first (a median, so that a short burst at either end, such
+    as a report drawn at the end of a run, does not count as growth)."""
     if len(samples) < 2:
         return {"cpu_percent": None, "rss_mb": None, "rss_growth_mb": None}
     first, last = samples[0], samples[-1]
@@ -43,8 +48,8 @@ def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> 
     if len(memory) < 2:
         return {"cpu_percent": cpu, "rss_mb": None, "rss_growth_mb": None}
     n = max(1, min(edge, len(memory) // 2))
-    start = sum(s.rss_mb for s in memory[:n]) / n
-    end = sum(s.rss_mb for s in memory[-n:]) / n
+    start = statistics.median(s.rss_mb for s in memory[:n])
+    end = statistics.median(s.rss_mb for s in memory[-n:])
     peak = max(s.rss_mb for s in memory)
     return {
         "cpu_percent": cpu,

@@ -5,11 +5,12 @@
 
 Writes ``OUT/recording.mp4``, MINUTES of rendered synthetic hands at SIZE and FPS (kept when it
 exists, so a second measurement reuses it), replays it offline with ``htt-replay MODEL
-recording.mp4 --hfov H`` in its own process while sampling that process's resident memory once a
-second from /proc, and writes ``OUT/replay_memory.json`` (the samples and their summary) and
-``OUT/replay_memory.png``. It prints the resident memory at the start, end and peak of the second
-half of the run (after the pipeline and the ONNX Runtime arenas have warmed up) and its growth
-over that half.
+recording.mp4 --hfov H`` in its own process while sampling that process's resident memory from
+/proc every SAMPLE_PERIOD_S, and writes ``OUT/replay_memory.json`` (the samples and their
+summary) and ``OUT/replay_memory.png``. It prints the resident memory at the start, end and
+peak of the second half of the run (after the pipeline and the ONNX Runtime arenas have warmed
+up) and its growth over that half (the median of its last EDGE_S seconds less that of its
+first), or that the run was too short to measure.
 """
 
 import argparse
@@ -29,7 +30,8 @@ from htt_ros.data.synthetic import generate_sequence
 from htt_ros.progress import Progress
 
 CLIP_FRAMES = 64  # one rendered sequence; the recording strings different ones together
-SAMPLE_PERIOD_S = 1.0
+SAMPLE_PERIOD_S = 0.1  # reading /proc takes microseconds
+EDGE_S = 5.0  # growth compares the medians of this long at either end of the second half
 
 
 def write_recording(
@@ -58,7 +60,8 @@ def write_recording(
 
 
 def measure(model: Path, video: Path, hfov: float, out: Path, replay_args: list[str]) -> dict:
-    """Replay ``video`` with htt-replay in its own process, sampling its memory each second."""
+    """Replay ``video`` with htt-replay in its own process, sampling its memory every
+    SAMPLE_PERIOD_S."""
     command = [sys.executable, "-m", "htt_ros.tools.htt_replay", str(model), str(video)]
     command += ["--hfov", f"{hfov:.2f}", "--out", str(out / "report"), "--quiet", *replay_args]
     process = subprocess.Popen(command)
@@ -71,8 +74,8 @@ def measure(model: Path, video: Path, hfov: float, out: Path, replay_args: list[
     if process.returncode != 0:
         raise SystemExit(f"replay_memory: htt-replay exited with {process.returncode}")
     wall = time.time() - started
-    second_half = started + wall / 2 if samples else 0.0
-    summary = summarize(samples, memory_from=second_half)
+    edge = round(EDGE_S / SAMPLE_PERIOD_S)
+    summary = summarize(samples, memory_from=started + wall / 2, edge=edge)
     return {
         "command": command[1:],
         "wall_s": wall,
@@ -137,13 +140,24 @@ def main(argv: list[str] | None = None) -> int:
     result["recording"] = f"{args.minutes:g} min, {size[0]}x{size[1]} at {args.fps:g} Hz"
     (args.out / "replay_memory.json").write_text(json.dumps(result, indent=1))
     plot(result, args.out / "replay_memory.png")
-    rss = result["summary"]["rss_mb"]
-    print(
-        f"htt-replay on {result['recording']}: {result['wall_s']:.0f} s; resident memory over "
-        f"the second half: start {rss['start']:.1f} MiB, end {rss['end']:.1f} MiB, peak "
-        f"{rss['max']:.1f} MiB, growth {result['summary']['rss_growth_mb']:+.1f} MiB"
-    )
+    print(describe(result))
     return 0
+
+
+def describe(result: dict) -> str:
+    """The line that states the run's memory, or that it was too short to measure."""
+    head = f"htt-replay on {result['recording']}: {result['wall_s']:.1f} s"
+    rss = result["summary"]["rss_mb"]
+    if rss is None:
+        return (
+            f"{head}, too short to measure its memory ({len(result['samples'])} samples); "
+            f"give more --minutes"
+        )
+    return (
+        f"{head}; resident memory over the second half: start {rss['start']:.1f} MiB, end "
+        f"{rss['end']:.1f} MiB, peak {rss['max']:.1f} MiB, growth "
+        f"{result['summary']['rss_growth_mb']:+.1f} MiB"
+    )
 
 
 if __name__ == "__main__":

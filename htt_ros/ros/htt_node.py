@@ -86,7 +86,9 @@ ROS_PARAMETER_PREFIXES = ("qos_overrides.", "use_sim_time", "start_type_descript
 PACKAGES = {"onnxruntime": "onnxruntime", "torch": "torch", "tensorrt": "tensorrt"}
 PACKAGES |= {"torchvision": "torchvision", "cuda": "cuda-python", "pycuda": "pycuda"}
 THROTTLE_S = 5.0
-CLEAR_ACK_TIMEOUT_S = 1.0  # how long shutdown waits for RViz to take the markers' DELETEALL
+# How long shutdown waits for RViz to take the markers' DELETEALL. Fast DDS acknowledges a sample
+# only at its writer's next heartbeat, every 3 s by default: a shorter wait never sees the ack.
+CLEAR_ACK_TIMEOUT_S = 4.0
 RCLError = rclpy_implementation.RCLError
 
 
@@ -578,7 +580,12 @@ class HttNode(LifecycleNodeMixin, Node):
         if self._marked_header is not None and self.context.ok():  # remove the hands from RViz
             self.markers_pub.publish(clear_markers(self._marked_header))
             # the process ends next: let reliable subscribers (RViz) acknowledge it first
-            self.markers_pub.wait_for_all_acked(Duration(seconds=CLEAR_ACK_TIMEOUT_S))
+            if not self.markers_pub.wait_for_all_acked(Duration(seconds=CLEAR_ACK_TIMEOUT_S)):
+                self.get_logger().warning(
+                    f"the markers' DELETEALL was not acknowledged within "
+                    f"{CLEAR_ACK_TIMEOUT_S:g} s of shutdown; a subscriber (RViz) may keep showing "
+                    f"the last hands"
+                )
             self._marked_header = None
         super().destroy_node()
 

@@ -312,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         sink = make_sink(args, out, model)
         try:
-            run = replay(args, model, recording, config, sink)
+            run = replay(args, model, recording, config, sink, keep_outputs=truth is not None)
         finally:
             sink.close()  # what came so far stays readable, also after a refusal mid-run
     if args.protocol != "streaming":
@@ -340,10 +340,12 @@ def replay(
     recording: Recording,
     config: StreamingConfig,
     sink: OutputSink | None = None,
+    keep_outputs: bool = True,
 ) -> ReplayRun:
-    """One replay of the recording through the pipeline (offline) or the node (live)."""
+    """One replay of the recording through the pipeline (offline) or the node (live); the run
+    keeps each output only with ``keep_outputs`` (to score them against ground truth)."""
     if args.mode == "offline":
-        run = run_offline(model, recording, config, args.rectification, sink)
+        run = run_offline(model, recording, config, args.rectification, sink, keep_outputs)
     else:
         from htt_ros.bags.live import run_live
 
@@ -359,7 +361,7 @@ def replay(
             *args.node_param,
         ]
         actions = len(model.card.labels.actions)
-        run = run_live(args.model, recording, actions, args.rate, params, sink)
+        run = run_live(args.model, recording, actions, args.rate, params, sink, keep_outputs)
     run.details |= {"stream_mode": config.mode, "lag": config.lag}
     return run
 
