@@ -207,7 +207,9 @@ def test_overload_drops_frames_and_keeps_latency_bounded(model: Path) -> None:
     # by the one-slot hand-over to the inference thread), never queued.
     assert received >= 60 and dropped > 0
     assert int(status["frames_processed"]) + dropped <= received
-    assert float(status["receipt_latency_ms_max"]) < 1000.0
+    # Queued, the 240 frames of 4 s would wait up to 240 / 10 - 4 = 20 s for inference; dropped,
+    # a frame waits for at most the one in progress. 3 s leaves room for a busy machine's stalls.
+    assert float(status["receipt_latency_ms_max"]) < 3000.0
 
 
 def test_compressed_input(model: Path) -> None:

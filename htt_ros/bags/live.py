@@ -11,6 +11,7 @@ never ran (its ``frames_dropped_busy``) plus those that did not reach it.
 """
 
 import itertools
+import os
 import subprocess
 import sys
 import threading
@@ -35,10 +36,12 @@ from htt_ros.bags.make_bag import to_time
 from htt_ros.bags.output_sink import OutputSink
 from htt_ros.bags.recording import Recording
 from htt_ros.bags.replay import take_in_order
-from htt_ros.msg import Action, HandPoses
+from htt_ros.msg import Action, HandLabels, HandPoses
+from htt_ros.ros.qos import latched_qos
 from htt_ros.subprocesses import interrupt
 
-NAMESPACE = "/htt_replay"
+NAMESPACE = "/htt_replay"  # each run's node gets its own under it (run_live)
+_RUNS = itertools.count()
 READY_TIMEOUT_S = 60.0
 DRAIN_S = 1.5  # after the last frame: wait this long without new output before stopping
 INFO_HEAD_START_S = 1.5  # camera_info this long before the first image; discovery settles
@@ -68,10 +71,12 @@ class BagPlayer(Node):
         self,
         recording: Recording,
         num_actions: int,
+        namespace: str,
         sink: OutputSink | None = None,
         keep_outputs: bool = True,
     ) -> None:
         super().__init__("htt_bag_player")
+        self.namespace = namespace
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         image_type = CompressedImage if recording.compressed else Image
         self.recording = recording
@@ -92,10 +97,14 @@ class BagPlayer(Node):
         self.diagnostics: dict[str, str] = {}
         self.diagnostics_at = 0.0
         self.hands_sub = self.create_subscription(
-            HandPoses, f"{NAMESPACE}/hands", self.hands_callback, 1000
+            HandPoses, f"{namespace}/hands", self.hands_callback, 1000
         )
-        self.create_subscription(Action, f"{NAMESPACE}/action", self.action_callback, 1000)
+        self.create_subscription(Action, f"{namespace}/action", self.action_callback, 1000)
         self.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics_callback, 10)
+        self.active = False  # the node publishes its label sets once it is active
+        self.create_subscription(
+            HandLabels, f"{namespace}/labels", self.labels_callback, latched_qos()
+        )
 
     def hands_callback(self, msg: HandPoses) -> None:
         now = time.monotonic()
@@ -136,27 +145,35 @@ class BagPlayer(Node):
 
     def diagnostics_callback(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if status.name.startswith(f"{NAMESPACE}/htt_node"):
+            if status.name.startswith(f"{self.namespace}/htt_node"):
                 self.diagnostics = {kv.key: kv.value for kv in status.values}
                 self.diagnostics["message"] = status.message
                 self.diagnostics_at = time.monotonic()
+
+    def labels_callback(self, msg: HandLabels) -> None:
+        self.active = True
 
     def publish_clock(self, t_ns: int) -> None:
         self.clock_pub.publish(Clock(clock=to_time(t_ns)))
 
     def ready(self) -> bool:
+        """The node is active (its label sets came), its subscriptions and publisher matched."""
         return (
-            self.image_pub.get_subscription_count() > 0
+            self.active
+            and self.image_pub.get_subscription_count() > 0
             and self.info_pub.get_subscription_count() > 0
             and self.hands_sub.get_publisher_count() > 0
         )
 
 
-def node_command(model: Path, recording: Recording, params: Sequence[str]) -> list[str]:
-    """The node's command line: sim time, the recording's topics, ``params`` (``name:=value``)."""
+def node_command(
+    model: Path, recording: Recording, params: Sequence[str], namespace: str
+) -> list[str]:
+    """The node's command line: ``namespace``, sim time, the recording's topics, ``params``
+    (``name:=value``)."""
     transport = "compressed" if recording.compressed else "raw"
     args = [
-        "-r", f"__ns:={NAMESPACE}",
+        "-r", f"__ns:={namespace}",
         "-r", f"image:={image_remap(recording)}",
         "-r", f"camera_info:={recording.camera_info_topic}",
         "-p", "use_sim_time:=true",
@@ -186,15 +203,18 @@ def run_live(
 
     :raises BagError: when the node exits early or does not come up (its log is quoted).
     """
+    # A namespace of this run's own: a node of another replay, or one still shutting down or
+    # lingering in discovery, never answers for this one.
+    namespace = f"{NAMESPACE}_{os.getpid()}_{next(_RUNS)}"
     process = subprocess.Popen(
-        node_command(model, recording, params),
+        node_command(model, recording, params, namespace),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
         with rclpy.init():
-            player = BagPlayer(recording, num_actions, sink, keep_outputs)
+            player = BagPlayer(recording, num_actions, namespace, sink, keep_outputs)
             executor = SingleThreadedExecutor()
             executor.add_node(player)
             spinner = threading.Thread(target=executor.spin, daemon=True)
