@@ -54,6 +54,16 @@ def test_process_usage_reads_this_process() -> None:
     assert summary["cpu_percent"] > 0 and summary["rss_mb"]["max"] >= summary["rss_mb"]["start"]
 
 
+def test_memory_growth_is_only_measured_over_late_enough_samples() -> None:
+    samples = [process_usage.Usage(t, cpu_s=t / 2, rss_mb=100 + t) for t in range(10)]
+    late = process_usage.summarize(samples, memory_from=6, edge=1)
+    assert late["rss_mb"] == {"start": 106, "end": 109, "max": 109}
+    assert late["rss_growth_mb"] == 3 and late["cpu_percent"] == 50
+    too_late = process_usage.summarize(samples, memory_from=9, edge=1)
+    assert too_late["rss_mb"] == {"start": 100, "end": 109, "max": 109}
+    assert too_late["rss_growth_mb"] is None
+
+
 def test_process_usage_of_an_exited_process_is_none() -> None:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     stat = Path(f"/proc/{process.pid}/stat")
@@ -91,7 +101,15 @@ def test_htt_bench_node_writes_the_numbers_and_the_plot(tmp_path: Path) -> None:
     assert node["backend"] == "onnxruntime" and node["precision"] == "fp32"
     assert node["cpu_percent"] > 0 and node["rss_mb"]["start"] > 10
     assert node["cpu_ms_per_processed_frame"] > 0
-    assert isinstance(node["rss_growth_mb"], float)
+    # Growth is measured once the pose histories are full (clip_length poses after the warm-up):
+    # a node slowed by a loaded machine fills them late, and the report says growth is not known.
+    full_at_s = 1 + json.loads((model / "model.json").read_text())["clip_length"] / min(
+        15.0, node["processed_hz"]
+    )
+    if full_at_s < 5:  # two samples or more before the camera stops at 6 s
+        assert isinstance(node["rss_growth_mb"], float)
+    elif full_at_s > 6:
+        assert node["rss_growth_mb"] is None and "growth not measured" in done.stdout
     steps = node["peak"]["steps"]
     assert [step["rate_hz"] for step in steps][:1] == [8.0]
     assert node["peak_input_hz"] in (None, 8.0, 12.0)

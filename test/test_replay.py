@@ -91,7 +91,9 @@ def test_live_replay_predicts_what_offline_replay_does(model, bag, offline, tmp_
     from htt_ros.streaming.pipeline import StreamingConfig
 
     recording = open_recording(bag)
-    live: ReplayRun = run_live(model, recording, 24, 0.5, ["action_stride:=8"])
+    # A quarter of the recorded rate: a frame every 133 ms against ~25 ms of inference, so that
+    # DDS delivering a few frames at once on a busy machine does not make the node drop one.
+    live: ReplayRun = run_live(model, recording, 24, 0.25, ["action_stride:=8"])
     assert live.dropped_frames == 0 and live.frames_sent == 72, live.details
     reference = run_offline(load_model(model), recording, StreamingConfig())
     assert set(live.poses) == set(reference.poses) and len(live.poses) == 36

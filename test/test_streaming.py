@@ -5,7 +5,7 @@ import pytest
 import torch
 from model_folders import SIZE, camera_frames, export_small_model
 
-from htt_ros.engines.loader import load_model
+from htt_ros.engines.loader import load_model, warm_up
 from htt_ros.geometry import POSE_FRAME, decode_25d, scale_intrinsics
 from htt_ros.model import load_network
 from htt_ros.streaming.frame_selection import NS_PER_S
@@ -193,6 +193,13 @@ def test_every_frame_goes_through_the_resnet_once(folder, mode) -> None:
     assert resets[1:] and pipeline.frames_processed == 2 * n
     assert step.runs == pipeline.frames_processed
     assert sorted(p.frame.tag for p in poses) == sorted(stamps)
+
+
+def test_warm_up_runs_each_graph_once_on_inputs_of_its_shapes(folder) -> None:
+    model = load_model(folder)
+    model.pose_step, model.action = CountingRunner(model.pose_step), CountingRunner(model.action)
+    warm_up(model)
+    assert (model.pose_step.runs, model.action.runs) == (1, 1)
 
 
 def test_frames_with_one_stamp_are_told_apart(folder) -> None:

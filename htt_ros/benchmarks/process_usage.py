@@ -36,17 +36,17 @@ def sample(pid: int) -> Usage | None:
 
 
 def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> dict:
-    """CPU use (percent of one core) over ``samples``; resident memory of the samples from time
-    ``memory_from`` on, at their start, end and peak, and its growth: the median of the last
-    ``edge`` samples less that of the first (a median, so that a short burst at either end, such
-    as a report drawn at the end of a run, does not count as growth)."""
+    """CPU use (percent of one core) over ``samples``; resident memory at the start, end and peak
+    of the samples from time ``memory_from`` on (of all samples where fewer than two are that
+    late), and its growth over those late samples: the median of the last ``edge`` less that of
+    the first (a median, so that a short burst at either end, such as a report drawn at the end
+    of a run, does not count as growth), None where fewer than two are that late."""
     if len(samples) < 2:
         return {"cpu_percent": None, "rss_mb": None, "rss_growth_mb": None}
     first, last = samples[0], samples[-1]
     cpu = 100 * (last.cpu_s - first.cpu_s) / (last.t - first.t)
-    memory = [s for s in samples if s.t >= memory_from]
-    if len(memory) < 2:
-        return {"cpu_percent": cpu, "rss_mb": None, "rss_growth_mb": None}
+    late = [s for s in samples if s.t >= memory_from]
+    memory = late if len(late) >= 2 else samples
     n = max(1, min(edge, len(memory) // 2))
     start = statistics.median(s.rss_mb for s in memory[:n])
     end = statistics.median(s.rss_mb for s in memory[-n:])
@@ -54,5 +54,5 @@ def summarize(samples: list[Usage], memory_from: float = 0.0, edge: int = 5) -> 
     return {
         "cpu_percent": cpu,
         "rss_mb": {"start": start, "end": end, "max": peak},
-        "rss_growth_mb": end - start,
+        "rss_growth_mb": end - start if memory is late else None,
     }

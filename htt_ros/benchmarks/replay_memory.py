@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 def describe(result: dict) -> str:
     """The line that states the run's memory, or that it was too short to measure."""
     head = f"htt-replay on {result['recording']}: {result['wall_s']:.1f} s"
-    rss = result["summary"]["rss_mb"]
-    if rss is None:
+    rss, growth = result["summary"]["rss_mb"], result["summary"]["rss_growth_mb"]
+    if growth is None:
         return (
             f"{head}, too short to measure its memory ({len(result['samples'])} samples); "
             f"give more --minutes"
@@ -156,7 +156,7 @@ def describe(result: dict) -> str:
     return (
         f"{head}; resident memory over the second half: start {rss['start']:.1f} MiB, end "
         f"{rss['end']:.1f} MiB, peak {rss['max']:.1f} MiB, growth "
-        f"{result['summary']['rss_growth_mb']:+.1f} MiB"
+        f"{growth:+.1f} MiB"
     )
 
 

@@ -25,6 +25,14 @@ class LoadedModel:
     precision: str
 
 
+def warm_up(model: LoadedModel) -> None:
+    """Run each graph once on zero inputs: a session's first run allocates its buffers and picks
+    its kernels, which would otherwise hold up the first camera frames (and drop those that
+    arrive meanwhile)."""
+    for runner in (model.pose_step, model.action):
+        runner.run({spec.name: np.zeros(spec.shape, spec.dtype) for spec in runner.inputs})
+
+
 def card_specs(
     card: ModelCard,
 ) -> dict[str, tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]]:

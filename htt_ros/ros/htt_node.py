@@ -49,7 +49,7 @@ from visualization_msgs.msg import MarkerArray
 
 from htt_ros.demo_model import default_model_dir
 from htt_ros.engines.base import EngineError
-from htt_ros.engines.loader import LoadedModel, load_model, resolve_precision
+from htt_ros.engines.loader import LoadedModel, load_model, resolve_precision, warm_up
 from htt_ros.model_card import ModelCard, ModelCardError
 from htt_ros.msg import Action, HandLabels, HandPoses
 from htt_ros.ros import output_topics as topics
@@ -301,6 +301,7 @@ class HttNode(LifecycleNodeMixin, Node):
         backend = self._p("backend")
         try:
             model = load_model(folder, backend, self._p("precision"), threads=self._p("threads"))
+            warm_up(model)
         except ImportError as error:
             return missing_package(error, backend)
         except (EngineError, ModelCardError, ValueError, OSError) as error:

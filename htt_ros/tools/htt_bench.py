@@ -334,13 +334,16 @@ def print_node(node: dict) -> None:
     if node["cpu_percent"] is not None:
         per_frame = node["cpu_ms_per_processed_frame"] or 0.0
         print(f"node CPU {node['cpu_percent']:.0f} % of a core, {per_frame:.0f} ms per pose")
-    if rss is not None:
+    if rss is not None and node["rss_growth_mb"] is not None:
         print(
             f"node memory once its histories are full: {rss['start']:.0f} -> {rss['end']:.0f} MB "
             f"({node['rss_growth_mb']:+.1f} MB)"
         )
-    else:
-        print("node memory growth not measured: the run ends before the histories are full")
+    elif rss is not None:
+        print(
+            f"node memory {rss['start']:.0f} -> {rss['end']:.0f} MB; growth not measured: the run "
+            "ends before the histories are full (a longer --duration measures it)"
+        )
     if node["peak_input_hz"] is not None or isinstance(node["peak"], dict):
         print(f"peak throughput: {node['peak_input_hz']} Hz (every frame taken, < 5 % dropped)")
     print(f"plot: {node['plot']}")
