@@ -2,6 +2,7 @@
 camera_info, waiting, or the default."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -157,6 +158,33 @@ def test_an_image_waits_for_the_camera_info_of_its_own_stamp() -> None:
     answer = intrinsics.for_image(640, 480, 0.0, 0.0, 0.0, "none")  # before the timer's join
     late.join()
     assert answer.k[0, 0] == 900.0
+
+
+def test_a_camera_info_resent_at_the_next_heartbeat_is_still_waited_for() -> None:
+    """A reliable camera_info lost on the way comes again at its writer's next heartbeat (3 s
+    in Fast DDS): the image waits for it, and is told when it did not come."""
+    intrinsics = source()
+    intrinsics.update(_stamped(1, 500.0))
+    assert intrinsics.wait_for(1_000_000_000)  # paired
+    late = threading.Timer(3.2, intrinsics.update, [_stamped(2, 900.0)])
+    late.start()
+    assert intrinsics.wait_for(2_000_000_000)
+    late.join()
+    assert intrinsics.for_image(640, 480, 0.0, 0.0, 0.0, "none").k[0, 0] == 900.0
+
+
+def test_a_wait_that_runs_out_says_so(monkeypatch) -> None:
+    monkeypatch.setattr(IntrinsicsSource, "MATCH_WAIT_S", 0.1)
+    intrinsics = source()
+    assert intrinsics.wait_for(1_000_000_000)  # not paired yet: nothing to wait for
+    intrinsics.update(_stamped(1, 500.0))
+    assert intrinsics.wait_for(1_000_000_000)
+    assert not intrinsics.wait_for(2_000_000_000)  # its camera_info never came
+    started = time.monotonic()
+    assert intrinsics.wait_for(3_000_000_000)  # the camera_infos stopped: no more waits
+    intrinsics.update(_stamped(3, 700.0))  # they are back, stamped as the images
+    assert not intrinsics.wait_for(4_000_000_000)  # so the next image waits again
+    assert time.monotonic() - started >= 0.1
 
 
 def test_an_image_whose_camera_info_was_lost_does_not_wait(monkeypatch) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo
 
 from htt_ros.geometry import pinhole_intrinsics, scale_intrinsics
+from htt_ros.ros.qos import RELIABLE_REPAIR_S
 
 RECTIFICATIONS = ("auto", "raw", "rectified", "none")
 UNDISTORTABLE = ("plumb_bob", "rational_polynomial", "equidistant")
@@ -93,12 +94,12 @@ class IntrinsicsSource:
 
     Like image_transport's camera subscriber, a camera that stamps each camera_info as its image
     is paired by stamp: once a camera_info has matched an image's stamp, :meth:`wait_for` lets
-    an image that arrived before its own camera_info wait for it (up to MATCH_WAIT_S; in the
-    node tests the first camera_infos after a change of camera came up to about 1 s late), so
-    the first frames after a change of lens are not decoded with the previous calibration.
+    an image that arrived before its own camera_info wait for it (up to MATCH_WAIT_S: a reliable
+    camera_info lost on the way comes again at its writer's next heartbeat), so the first frames
+    after a change of lens are not decoded with the previous calibration.
     """
 
-    MATCH_WAIT_S = 2.0
+    MATCH_WAIT_S = RELIABLE_REPAIR_S
 
     def __init__(self, info_topic: str, image_topic: str) -> None:
         self.info_topic, self.image_topic = info_topic, image_topic
@@ -119,19 +120,24 @@ class IntrinsicsSource:
             self._paired = self._paired or stamp in self._image_stamps
             self._arrived.notify_all()
 
-    def wait_for(self, stamp_ns: int) -> None:
+    def wait_for(self, stamp_ns: int) -> bool:
         """Wait up to MATCH_WAIT_S for the camera_info of the image stamped ``stamp_ns``, once
         this camera has been seen to stamp them alike; return at once otherwise, and as soon as
         a later camera_info arrives (a topic is delivered in order: that image's was lost, as
-        best-effort or a full queue lose them, and inference would stall MATCH_WAIT_S)."""
+        best-effort or a full queue lose them, and inference would stall MATCH_WAIT_S).
+        False when the wait ran out: the frame gets the latest camera_info, an older one, and
+        later frames do not wait until a camera_info matches an image's stamp again (a camera
+        whose camera_info stopped must not stall every frame)."""
         with self._arrived:
             self._image_stamps.append(stamp_ns)
             self._paired = self._paired or stamp_ns in self._stamps
-            if self._paired:
-                self._arrived.wait_for(
-                    lambda: stamp_ns in self._stamps or self._stamps[-1] > stamp_ns,
-                    self.MATCH_WAIT_S,
-                )
+            if not self._paired:
+                return True
+            self._paired = self._arrived.wait_for(
+                lambda: stamp_ns in self._stamps or self._stamps[-1] > stamp_ns,
+                self.MATCH_WAIT_S,
+            )
+            return self._paired
 
     def for_image(
         self,

@@ -66,7 +66,13 @@ from htt_ros.ros.markers import burst_markers, clear_markers
 from htt_ros.ros.message_builders import action_msg, hand_labels_msg, hand_poses_msg
 from htt_ros.ros.node_status import NodeStatus, Thresholds
 from htt_ros.ros.parameters import PARAMETERS, SPECS, ParameterSpec, check_lag, validate
-from htt_ros.ros.qos import input_qos, latched_qos, overridable, qos_override_problem
+from htt_ros.ros.qos import (
+    RELIABLE_REPAIR_S,
+    input_qos,
+    latched_qos,
+    overridable,
+    qos_override_problem,
+)
 from htt_ros.streaming.pipeline import ActionRun, StreamingConfig, StreamingPipeline
 from htt_ros.streaming.results import ActionResult
 
@@ -86,9 +92,6 @@ ROS_PARAMETER_PREFIXES = ("qos_overrides.", "use_sim_time", "start_type_descript
 PACKAGES = {"onnxruntime": "onnxruntime", "torch": "torch", "tensorrt": "tensorrt"}
 PACKAGES |= {"torchvision": "torchvision", "cuda": "cuda-python", "pycuda": "pycuda"}
 THROTTLE_S = 5.0
-# How long shutdown waits for RViz to take the markers' DELETEALL. Fast DDS acknowledges a sample
-# only at its writer's next heartbeat, every 3 s by default: a shorter wait never sees the ack.
-CLEAR_ACK_TIMEOUT_S = 4.0
 RCLError = rclpy_implementation.RCLError
 
 
@@ -454,7 +457,13 @@ class HttNode(LifecycleNodeMixin, Node):
 
     def _infer(self, msg, rgb: np.ndarray, received: float) -> None:
         height, width = rgb.shape[:2]
-        self.intrinsics.wait_for(msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        if not self.intrinsics.wait_for(stamp_ns):
+            self._warn(
+                f"{self.info_sub.topic_name}: no camera_info stamped as a frame of "
+                f"{self.image_sub.topic_name} came within {RELIABLE_REPAIR_S:g} s; using the "
+                f"latest, older one (publish each camera_info with its image's stamp)"
+            )
         answer = self.intrinsics.for_image(
             width,
             height,
@@ -474,7 +483,6 @@ class HttNode(LifecycleNodeMixin, Node):
         k = answer.k
         header = self._output_header(msg.header)
         fed = rgb if answer.undistort is None else answer.undistort.image(rgb)
-        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         annotated = (
             self._p("publish_annotated") and self.annotated_pub.get_subscription_count() > 0
         )
@@ -581,10 +589,10 @@ class HttNode(LifecycleNodeMixin, Node):
         if self._marked_header is not None and self.context.ok():  # remove the hands from RViz
             self.markers_pub.publish(clear_markers(self._marked_header))
             # the process ends next: let reliable subscribers (RViz) acknowledge it first
-            if not self.markers_pub.wait_for_all_acked(Duration(seconds=CLEAR_ACK_TIMEOUT_S)):
+            if not self.markers_pub.wait_for_all_acked(Duration(seconds=RELIABLE_REPAIR_S)):
                 self.get_logger().warning(
                     f"the markers' DELETEALL was not acknowledged within "
-                    f"{CLEAR_ACK_TIMEOUT_S:g} s of shutdown; a subscriber (RViz) may keep showing "
+                    f"{RELIABLE_REPAIR_S:g} s of shutdown; a subscriber (RViz) may keep showing "
                     f"the last hands"
                 )
             self._marked_header = None

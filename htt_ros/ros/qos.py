@@ -14,6 +14,9 @@ from rclpy.qos import (
 )
 from rclpy.qos_overriding_options import QoSOverridingOptions, QoSPolicyKind
 
+# A reliable writer resends a sample lost on the way, and learns that a reader took one, at its
+# next heartbeat: every 3 s by default in Fast DDS. A wait for either must run past that.
+RELIABLE_REPAIR_S = 4.0
 OVERRIDABLE_POLICIES = (
     QoSPolicyKind.HISTORY,
     QoSPolicyKind.DEPTH,
