@@ -55,7 +55,7 @@ from htt_ros.model_card import ModelCard
 from htt_ros.ros.camera_intrinsics import IntrinsicsSource
 from htt_ros.ros.image_messages import camera_info_msg
 from htt_ros.streaming.pipeline import STAGES, StreamingConfig, StreamingPipeline
-from htt_ros.streaming.preprocess import to_network_input
+from htt_ros.streaming.preprocess import View, to_network_input
 from htt_ros.tools.cli import positive_float, positive_int, refuses_in_one_line, writable_file
 
 ACTION_STRIDE = 8
@@ -103,11 +103,16 @@ def step_feeds(card: ModelCard, image: np.ndarray | None = None) -> dict[str, np
     }
 
 
-def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
-    card, size = model.card, (model.card.input_width, model.card.input_height)
-    frame = card.decoding.frame
+def network_input(card: ModelCard, bgr: np.ndarray) -> tuple[np.ndarray, View]:
+    """A camera's BGR frame to RGB and on to the card's network input, as the pipeline does."""
+    size = (card.input_width, card.input_height)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    image, view = to_network_input(rgb, size, frame, shrink=card.shrink)
+    return to_network_input(rgb, size, card.decoding.frame, shrink=card.shrink)
+
+
+def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int) -> dict:
+    card, frame = model.card, model.card.decoding.frame
+    image, view = network_input(card, bgr)
     k_frame = view.intrinsics(k)
     feeds = step_feeds(card, image)
     action_feeds = {
@@ -116,12 +121,7 @@ def stage_times(model: LoadedModel, bgr: np.ndarray, k: np.ndarray, repeats: int
     }
     pose_raw = model.pose_step.run(feeds)["pose_raw"][-1]
     return {
-        "conversion_resize_ms": median_ms(
-            lambda: to_network_input(
-                cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, frame, shrink=card.shrink
-            ),
-            repeats,
-        ),
+        "conversion_resize_ms": median_ms(lambda: network_input(card, bgr), repeats),
         "resnet_p_step_ms": median_ms(lambda: model.pose_step.run(feeds), repeats),
         "action_ms": median_ms(lambda: model.action.run(action_feeds), max(3, repeats // 2)),
         "decoding_ms": median_ms(lambda: decode_25d(pose_raw, k_frame, frame), repeats),
@@ -159,14 +159,13 @@ def pipeline_costs(model: LoadedModel, frames: list, k: np.ndarray) -> dict:
 
 def naive_ms_per_frame(naive: OnnxRuntimeRunner, model: LoadedModel, frames, k) -> float:
     """The same outputs without a feature cache: ResNet + P over the whole window every frame."""
-    card, size = model.card, (model.card.input_width, model.card.input_height)
+    card = model.card
     window: deque[np.ndarray] = deque(maxlen=card.window)
     tokens: deque[np.ndarray] = deque(maxlen=card.clip_length)
     frame = card.decoding.frame
     start = time.perf_counter()
     for i, bgr in enumerate(frames):
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        image, view = to_network_input(rgb, size, frame, shrink=card.shrink)
+        image, view = network_input(card, bgr)
         k_frame = view.intrinsics(k)
         window.append(image[0])
         n = len(window)
@@ -443,16 +442,10 @@ def side_by_side(args, base: LoadedModel, frames: list, k: np.ndarray, threads: 
         from htt_ros.model import load_network
     except ImportError:
         return {"skipped": "torch is not installed (pip install ros-htt-ros[torch])"}
-    size, shrink = (base.card.input_width, base.card.input_height), base.card.shrink
-    images = [
-        to_network_input(
-            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size, base.card.decoding.frame, shrink=shrink
-        )[0]
-        for bgr in frames
-    ]
+    images = [network_input(base.card, bgr)[0] for bgr in frames]
     with tempfile.TemporaryDirectory() as tmp:
         net = load_network(args.model_dir / "network.pt")
-        export_benchmark_graphs(net, tmp, size)
+        export_benchmark_graphs(net, tmp, (base.card.input_width, base.card.input_height))
         trunk_path = Path(tmp) / "trunk.onnx"
         trunk = OnnxRuntimeRunner(trunk_path, threads=threads)
         naive = OnnxRuntimeRunner(Path(tmp) / "naive_window.onnx", threads=threads)
