@@ -29,6 +29,7 @@ from htt_ros.bags.evaluation import GroundTruth, PosePrediction, ReplayRun
 from htt_ros.bags.recording import Recording
 from htt_ros.engines.loader import LoadedModel
 from htt_ros.geometry import decode_25d
+from htt_ros.graph_io import pose_step_feeds
 from htt_ros.metrics import softmax
 from htt_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 from htt_ros.streaming.preprocess import View, to_network_input
@@ -78,19 +79,13 @@ class PaperProtocol:
             for start in range(0, len(stream), self.clip):
                 self._clip(stream[start : start + self.clip])
 
-    def _pose_step(
-        self, image: np.ndarray, prev: list[np.ndarray], valid: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        prev_features = np.zeros((self.t - 1, FEATURE_SIZE), np.float32)
-        if prev:
-            prev_features[: len(prev)] = np.stack(prev)
-        inputs = {"image": image, "prev_features": prev_features, "valid": valid}
-        return self.model.pose_step.run(inputs)
+    def _pose_step(self, image: np.ndarray, prev: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """pose_step on the window of the ``prev`` features and ``image``, padded after them."""
+        return self.model.pose_step.run(pose_step_feeds(image, prev, self.t, FEATURE_SIZE))
 
     def _feature(self, frame: _Frame) -> np.ndarray:
         if frame.feature is None:
-            valid = np.arange(self.t) == self.t - 1
-            frame.feature = self._pose_step(frame.image, [], valid)["feature"][0]
+            frame.feature = self._pose_step(frame.image, [])["feature"][0]
         return frame.feature
 
     def _clip(self, frames: list[_Frame]) -> None:
@@ -101,7 +96,7 @@ class PaperProtocol:
             window = frames[w : w + t]
             k = len(window)
             prev = [self._feature(f) for f in window[:-1]]  # the last frame's comes with P
-            out = self._pose_step(window[-1].image, prev, np.arange(t) < k)
+            out = self._pose_step(window[-1].image, prev)
             for p, frame in enumerate(window):
                 joints2d, _, joints3d = decode_25d(
                     out["pose_raw"][p], frame.intrinsics, self.decoding_frame

@@ -36,7 +36,13 @@ import numpy as np
 
 from htt_ros.engines.base import GraphRunner
 from htt_ros.geometry import decode_25d
-from htt_ros.graph_io import ACTION_INPUTS, ACTION_OUTPUTS, POSE_STEP_INPUTS, POSE_STEP_OUTPUTS
+from htt_ros.graph_io import (
+    ACTION_INPUTS,
+    ACTION_OUTPUTS,
+    POSE_STEP_INPUTS,
+    POSE_STEP_OUTPUTS,
+    pose_step_feeds,
+)
 from htt_ros.metrics import softmax
 from htt_ros.model_card import ModelCard
 from htt_ros.streaming.frame_selection import CameraState, FrameSelector, ResetDetector
@@ -186,13 +192,8 @@ class StreamingPipeline:
         """P over the window of ``earlier`` (0 to t-1 frames, features cached) and the new
         ``frame``, real frames first and masked padding after them (the authors' layout):
         ``frame``'s image goes through the ResNet, and its feature is cached."""
-        k = len(earlier) + 1
-        prev = np.zeros((self.t - 1, self._feature_width), np.float32)
-        if earlier:
-            prev[: k - 1] = np.stack([f.feature for f in earlier])
-        feeds = dict(
-            zip(POSE_STEP_INPUTS, (frame.image, prev, np.arange(self.t) < k), strict=True)
-        )
+        features = [f.feature for f in earlier]
+        feeds = pose_step_feeds(frame.image, features, self.t, self._feature_width)
         with self._timed("pose_step"):
             outputs = self.pose_step.run(feeds)
         feature, *heads = (outputs[name] for name in POSE_STEP_OUTPUTS)
